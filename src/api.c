@@ -1,0 +1,291 @@
+/* HTTP endpoint (evhttp): routing, the {status, reason, data} envelope, /healthz. */
+#include "api.h"
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_MAX_ARGS 4
+
+struct api {
+    struct event_base *base;
+    struct evhttp *http;
+    struct db *db;
+    const struct api_info *info;
+    int port;
+    int draining;
+    int64_t healthy_within_ms;    /* a round trip older than this means "down" */
+    int64_t started_ms;
+};
+
+/* What a handler gets: the request, the api, and the {placeholders} of its route. */
+struct api_call {
+    struct api *api;
+    struct evhttp_request *req;
+    const char *args[API_MAX_ARGS];
+    int nargs;
+};
+
+typedef void (*api_handler)(struct api_call *call);
+
+struct api_route {
+    enum evhttp_cmd_type method;
+    const char *pattern;          /* "/v1/campaigns/{id}/pause": {x} matches one segment */
+    api_handler handler;
+};
+
+/* Name of an HTTP method for logs and Allow headers. */
+static const char *api_method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    default: return "OTHER";
+    }
+}
+
+/*
+ * Sends the envelope {"status", "reason", "data"} with an HTTP status. Takes ownership of
+ * `data` (a cJSON tree or NULL) and frees it.
+ */
+static void api_reply(struct evhttp_request *req, int http_status, enum api_code code,
+                      const char *reason, cJSON *data)
+{
+    cJSON *root = cJSON_CreateObject();
+    struct evbuffer *buf = evbuffer_new();
+    char *text;
+
+    cJSON_AddNumberToObject(root, "status", code);
+    cJSON_AddStringToObject(root, "reason", reason);
+    if (data)
+        cJSON_AddItemToObject(root, "data", data);
+    else
+        cJSON_AddNullToObject(root, "data");
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (text == NULL || buf == NULL) {
+        evhttp_send_error(req, 500, "out of memory");
+        free(text);
+        if (buf)
+            evbuffer_free(buf);
+        return;
+    }
+    evbuffer_add(buf, text, strlen(text));
+    evbuffer_add(buf, "\n", 1);
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json; charset=utf-8");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+    evhttp_send_reply(req, http_status, NULL, buf);
+    evbuffer_free(buf);
+}
+
+/* GET /healthz: liveness plus database reachability, answered from the pool's own state. */
+static void api_healthz(struct api_call *call)
+{
+    struct api *api = call->api;
+    struct db_health h;
+    int64_t now = util_mono_ms();
+    cJSON *d = cJSON_CreateObject();
+    int up;
+    char reason[320];
+
+    db_health(api->db, now, &h);
+    /* A connection is set up and a round trip succeeded within the heartbeat deadline. */
+    up = h.conns_ready > 0 && h.last_ok_age_ms >= 0 && h.last_ok_age_ms < api->healthy_within_ms;
+    cJSON_AddStringToObject(d, "database", up ? "up" : "down");
+    cJSON_AddNumberToObject(d, "db_conns_ready", h.conns_ready);
+    cJSON_AddNumberToObject(d, "db_conns_total", h.conns_total);
+    if (h.last_ok_age_ms >= 0)
+        cJSON_AddNumberToObject(d, "db_last_ok_ms_ago", (double)h.last_ok_age_ms);
+    else
+        cJSON_AddNullToObject(d, "db_last_ok_ms_ago");
+    cJSON_AddNumberToObject(d, "schema_version", h.schema_version);
+    if (!up && h.last_error[0])
+        cJSON_AddStringToObject(d, "db_last_error", h.last_error);
+    cJSON_AddBoolToObject(d, "draining", api->draining);
+    cJSON_AddStringToObject(d, "instance", api->info->instance);
+    cJSON_AddStringToObject(d, "version", api->info->version);
+    cJSON_AddNumberToObject(d, "uptime_s", (double)((now - api->started_ms) / 1000));
+    if (!up) {
+        snprintf(reason, sizeof(reason), "database unreachable: %s",
+                 h.last_error[0] ? h.last_error : "no connection yet");
+        api_reply(call->req, 503, API_UNAVAILABLE, reason, d);
+    } else if (api->draining) {
+        api_reply(call->req, 503, API_UNAVAILABLE, "draining: dialerd is shutting down", d);
+    } else {
+        api_reply(call->req, 200, API_OK, "ok", d);
+    }
+}
+
+static const struct api_route api_routes[] = {
+    { EVHTTP_REQ_GET, "/healthz", api_healthz },
+};
+
+#define N_ROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+/*
+ * Matches a path (no query string) against a route pattern segment by segment. `path` is a
+ * writable copy that is split in place; placeholders point into it.
+ */
+static int api_match(const char *pattern, char *path, struct api_call *call)
+{
+    char pat[128], *psave = NULL, *ssave = NULL, *p, *s;
+
+    snprintf(pat, sizeof(pat), "%s", pattern);
+    call->nargs = 0;
+    p = strtok_r(pat, "/", &psave);
+    s = strtok_r(path, "/", &ssave);
+    while (p && s) {
+        if (p[0] == '{') {
+            if (call->nargs >= API_MAX_ARGS)
+                return 0;
+            call->args[call->nargs++] = s;
+        } else if (strcmp(p, s) != 0) {
+            return 0;
+        }
+        p = strtok_r(NULL, "/", &psave);
+        s = strtok_r(NULL, "/", &ssave);
+    }
+    return p == NULL && s == NULL;
+}
+
+/* Every request lands here: find the route, check the method, call the handler. */
+static void api_on_request(struct evhttp_request *req, void *arg)
+{
+    struct api *api = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    struct evhttp_uri *parsed = evhttp_uri_parse(uri);
+    const char *rawpath = parsed ? evhttp_uri_get_path(parsed) : NULL;
+    char path[512], allow[128] = "";
+    int path_matched = 0;
+
+    if (rawpath == NULL || strlen(rawpath) >= sizeof(path)) {
+        api_reply(req, 400, API_INVALID, "the request URI cannot be parsed or is too long", NULL);
+        goto out;
+    }
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        struct api_call call = { api, req, { NULL }, 0 };
+
+        snprintf(path, sizeof(path), "%s", rawpath);
+        if (!api_match(api_routes[i].pattern, path, &call))
+            continue;
+        path_matched = 1;
+        if (api_routes[i].method == method ||
+            (method == EVHTTP_REQ_HEAD && api_routes[i].method == EVHTTP_REQ_GET)) {
+            log_debug("api.request", "method=%s path=%s", api_method_name(method), log_q(rawpath));
+            api_routes[i].handler(&call);
+            goto out;
+        }
+        size_t o = strlen(allow);
+        snprintf(allow + o, sizeof(allow) - o, "%s%s", o ? ", " : "",
+                 api_method_name(api_routes[i].method));
+    }
+    if (path_matched) {
+        char reason[200];
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+        snprintf(reason, sizeof(reason), "method %s is not allowed here; allowed: %s",
+                 api_method_name(method), allow);
+        api_reply(req, 405, API_INVALID, reason, NULL);
+    } else {
+        char reason[600];
+        snprintf(reason, sizeof(reason), "no such route: %s %s", api_method_name(method), rawpath);
+        api_reply(req, 404, API_INVALID, reason, NULL);
+    }
+out:
+    if (parsed)
+        evhttp_uri_free(parsed);
+}
+
+/* Binds the listen address and installs the request handler. */
+struct api *api_setup(struct event_base *base, const struct config *cfg, struct db *db,
+                      const struct api_info *info)
+{
+    struct api *api = util_xcalloc(1, sizeof(*api));
+    struct evhttp_bound_socket *bound;
+    char host[256];
+    int port;
+
+    api->base = base;
+    api->db = db;
+    api->info = info;
+    api->started_ms = util_mono_ms();
+    api->http = evhttp_new(base);
+    if (api->http == NULL || config_split_hostport(cfg->listen, host, sizeof(host), &port) != 0) {
+        log_error("api.setup", "listen=%s error=\"cannot create the HTTP server\"", log_q(cfg->listen));
+        api_cleanup(api);
+        return NULL;
+    }
+    evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                               EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+    evhttp_set_timeout(api->http, 30);
+    api_reconfigure(api, cfg);
+    evhttp_set_gencb(api->http, api_on_request, api);
+    bound = evhttp_bind_socket_with_handle(api->http, host, (ev_uint16_t)port);
+    if (bound == NULL) {
+        log_error("api.listen", "listen=%s error=\"cannot bind the address: in use, or not an "
+                  "address of this host\"", log_q(cfg->listen));
+        api_cleanup(api);
+        return NULL;
+    }
+    {
+        struct sockaddr_storage ss;
+        ev_socklen_t len = sizeof(ss);
+        evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
+        api->port = port;
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+            if (ss.ss_family == AF_INET)
+                api->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            else if (ss.ss_family == AF_INET6)
+                api->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    log_info("api.listening", "host=%s port=%d", log_q(host), api->port);
+    return api;
+}
+
+/* Applies the reloadable limits. */
+void api_reconfigure(struct api *api, const struct config *cfg)
+{
+    evhttp_set_max_body_size(api->http, (ev_ssize_t)cfg->max_body_bytes);
+    /* Heartbeats run every db_heartbeat_ms; missing about three of them means trouble. */
+    api->healthy_within_ms = 3 * (int64_t)cfg->db_heartbeat_ms + 1000;
+}
+
+/* Flags draining for /healthz. */
+void api_set_draining(struct api *api, int draining)
+{
+    api->draining = draining;
+}
+
+/* Bound port. */
+int api_port(const struct api *api)
+{
+    return api->port;
+}
+
+/* Frees the server. */
+void api_cleanup(struct api *api)
+{
+    if (api == NULL)
+        return;
+    if (api->http)
+        evhttp_free(api->http);
+    free(api);
+}

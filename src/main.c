@@ -1,0 +1,347 @@
+/* dialerd entry point: flags, configuration, signals, the event loop and the staged shutdown. */
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef DIALERD_VERSION
+#define DIALERD_VERSION "0.0.0-dev"
+#endif
+
+/* The oldest schema (sql/ migration number) this build can run against. */
+#define MAIN_SCHEMA_VERSION 1
+
+extern char **environ;
+
+/*
+ * The daemon's own lifecycle: RUNNING until the first SIGTERM/SIGINT, then DRAINING while
+ * in-flight work finishes (bounded by drain_timeout_ms), then STOPPING while modules are torn
+ * down in the reverse order of their set-up.
+ */
+enum main_state { MAIN_RUNNING, MAIN_DRAINING, MAIN_STOPPING };
+
+static const char *const main_state_names[] = { "running", "draining", "stopping" };
+
+struct dialerd {
+    struct event_base *base;
+    struct config *cfg;
+    const char *config_path;
+    char **overrides;             /* --set key=value, in order */
+    int n_overrides;
+    struct db *db;
+    struct api *api;
+    struct api_info info;
+    struct event *sig_term, *sig_int, *sig_hup, *drain_ev;
+    enum main_state state;
+    int64_t drain_deadline_ms;
+    int exit_code;
+};
+
+static const char *const main_channels[] = { "dialer_changes" };
+
+/* The one way the lifecycle changes: forward only, logged. */
+static void main_set_state(struct dialerd *d, enum main_state to)
+{
+    if (to <= d->state) {
+        log_error("main.bad_transition", "from=%s to=%s", main_state_names[d->state],
+                  main_state_names[to]);
+        return;
+    }
+    log_info("main.state", "from=%s to=%s", main_state_names[d->state], main_state_names[to]);
+    d->state = to;
+}
+
+/* Prints usage. */
+static void main_usage(FILE *fp)
+{
+    fputs("usage: dialerd [-c FILE] [--set key=value]... [--check-config]\n"
+          "       dialerd --help-config | --version | -h\n"
+          "\n"
+          "Predictive / auto-dialer campaign scheduler.\n"
+          "\n"
+          "  -c, --config FILE   read settings from FILE (key = value lines)\n"
+          "      --set KEY=VAL   set one key; wins over the file and the environment\n"
+          "      --check-config  load and check the configuration, print it, exit 0 or 1\n"
+          "      --help-config   list every key with its default, range and meaning\n"
+          "      --version       print the version\n"
+          "  -h, --help          this text\n"
+          "\n"
+          "Precedence: defaults < file < DIALER_<KEY> environment variables < --set.\n"
+          "Signals: SIGTERM/SIGINT drain then exit (a second one exits at once); SIGHUP reloads.\n",
+          fp);
+}
+
+/* Builds a config from defaults, file, environment and --set flags; returns errors found. */
+static int main_load_config(const struct dialerd *d, struct config **out, char *err, size_t len)
+{
+    struct config *c = config_new();
+    struct config_origin cli = { "command line", 0 };
+    int errors = 0;
+
+    err[0] = '\0';
+    if (d->config_path)
+        errors += config_load_file(c, d->config_path, err, len);
+    errors += config_load_env(c, environ, err, len);
+    for (int i = 0; i < d->n_overrides; i++) {
+        char key[128];
+        const char *eq = strchr(d->overrides[i], '=');
+        size_t klen = eq ? (size_t)(eq - d->overrides[i]) : 0;
+
+        if (eq == NULL || klen == 0 || klen >= sizeof(key)) {
+            size_t o = strlen(err);
+            snprintf(err + o, len - o, "%scommand line: --set \"%s\" is not key=value",
+                     o ? "\n" : "", d->overrides[i]);
+            errors++;
+            continue;
+        }
+        memcpy(key, d->overrides[i], klen);
+        key[klen] = '\0';
+        if (config_set(c, key, eq + 1, &cli, err, len) != 0)
+            errors++;
+    }
+    if (errors == 0)
+        errors += config_check(c, err, len);
+    if (errors) {
+        config_free(c);
+        *out = NULL;
+        return errors;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Logs each line of a multi-line error buffer as its own event. */
+static void main_log_lines(enum log_level lv, const char *event, const char *text)
+{
+    char line[1024];
+    const char *p = text;
+
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        snprintf(line, sizeof(line), "%.*s", (int)n, p);
+        log_write(lv, event, "error=%s", log_q(line));
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+}
+
+/* Ends the loop once in-flight work is done or the drain deadline passes. */
+static void main_on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct dialerd *d = arg;
+    int pending = db_pending(d->db);
+    int64_t now = util_mono_ms();
+
+    (void)fd;
+    (void)what;
+    if (pending == 0 || now >= d->drain_deadline_ms) {
+        if (pending)
+            log_warn("main.drain_timeout", "pending_queries=%d drain_timeout_ms=%d", pending,
+                     d->cfg->drain_timeout_ms);
+        else
+            log_info("main.drained", "%s", "");
+        event_base_loopbreak(d->base);
+    }
+}
+
+/* SIGTERM / SIGINT: drain on the first, exit at once on the second. */
+static void main_on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct dialerd *d = arg;
+    struct timeval tv = { 0, 50 * 1000 };
+
+    (void)what;
+    if (d->state == MAIN_DRAINING) {
+        log_warn("main.signal", "signal=%s action=exit_now", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        d->exit_code = 1;
+        event_base_loopbreak(d->base);
+        return;
+    }
+    log_info("main.signal", "signal=%s action=drain drain_timeout_ms=%d",
+             sig == SIGINT ? "SIGINT" : "SIGTERM", d->cfg->drain_timeout_ms);
+    main_set_state(d, MAIN_DRAINING);
+    if (d->api)
+        api_set_draining(d->api, 1);
+    d->drain_deadline_ms = util_mono_ms() + d->cfg->drain_timeout_ms;
+    d->drain_ev = event_new(d->base, -1, EV_PERSIST, main_on_drain_tick, d);
+    event_add(d->drain_ev, &tv);
+    main_on_drain_tick(-1, 0, d);
+}
+
+/* SIGHUP: reload; a bad configuration keeps the running one. */
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct dialerd *d = arg;
+    struct config *fresh = NULL;
+    char err[8192], restart[512];
+
+    (void)sig;
+    (void)what;
+    if (main_load_config(d, &fresh, err, sizeof(err)) != 0) {
+        log_error("config.reload_failed", "file=%s action=\"kept the running configuration\"",
+                  log_q(d->config_path ? d->config_path : "(none)"));
+        main_log_lines(LOG_ERROR, "config.reload_error", err);
+        return;
+    }
+    if (config_restart_keys(d->cfg, fresh, restart, sizeof(restart)) > 0)
+        log_warn("config.reload", "needs_restart=%s action=\"kept the running values of these keys\"",
+                 log_q(restart));
+    config_apply_reloadable(d->cfg, fresh);
+    config_free(fresh);
+    log_setup(stderr, (enum log_level)d->cfg->log_level);
+    if (d->api)
+        api_reconfigure(d->api, d->cfg);
+    log_info("config.reloaded", "file=%s log_level=%s",
+             log_q(d->config_path ? d->config_path : "(none)"),
+             log_level_name((enum log_level)d->cfg->log_level));
+}
+
+/* Parses the command line into d; returns -1 to exit with 2, 1 to exit with 0, 0 to go on. */
+static int main_parse_args(struct dialerd *d, int argc, char **argv, int *check_only)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "set", required_argument, NULL, 's' },
+        { "check-config", no_argument, NULL, 'k' },
+        { "help-config", no_argument, NULL, 'K' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            d->config_path = optarg;
+            break;
+        case 's':
+            d->overrides = realloc(d->overrides, sizeof(char *) * (size_t)(d->n_overrides + 1));
+            if (d->overrides == NULL)
+                abort();
+            d->overrides[d->n_overrides++] = optarg;
+            break;
+        case 'k':
+            *check_only = 1;
+            break;
+        case 'K':
+            config_describe(stdout);
+            return 1;
+        case 'V':
+            printf("dialerd %s\n", DIALERD_VERSION);
+            return 1;
+        case 'h':
+            main_usage(stdout);
+            return 1;
+        default:
+            main_usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dialerd: unexpected argument \"%s\"; settings go in -c FILE or --set key=value\n",
+                argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets up every module in order, runs the loop, tears down in reverse order. */
+int main(int argc, char **argv)
+{
+    struct dialerd d;
+    struct db_options dbo;
+    char err[8192];
+    int check_only = 0, r;
+
+    memset(&d, 0, sizeof(d));
+    log_setup(stderr, LOG_INFO);
+    r = main_parse_args(&d, argc, argv, &check_only);
+    if (r != 0) {
+        free(d.overrides);
+        return r < 0 ? 2 : 0;
+    }
+    if (main_load_config(&d, &d.cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dialerd: the configuration has errors:\n%s\n", err);
+        free(d.overrides);
+        return 2;
+    }
+    if (check_only) {
+        printf("configuration ok: listen=%s instance_name=%s log_level=%s\n", d.cfg->listen,
+               d.cfg->instance_name, log_level_name((enum log_level)d.cfg->log_level));
+        config_free(d.cfg);
+        free(d.overrides);
+        return 0;
+    }
+    log_setup(stderr, (enum log_level)d.cfg->log_level);
+    log_capture_libevent();
+    /* A peer closing its socket must not kill the daemon; write errors are handled instead. */
+    signal(SIGPIPE, SIG_IGN);
+
+    d.base = event_base_new();
+    if (d.base == NULL) {
+        log_error("main.setup", "error=%s", log_q("cannot create the event loop"));
+        return 1;
+    }
+    d.info.version = DIALERD_VERSION;
+    d.info.instance = d.cfg->instance_name;
+    log_info("main.start", "version=%s instance=%s pid=%d listen=%s", DIALERD_VERSION,
+             log_q(d.cfg->instance_name), (int)getpid(), log_q(d.cfg->listen));
+
+    memset(&dbo, 0, sizeof(dbo));
+    dbo.conninfo = d.cfg->database_url;
+    dbo.app_name = d.cfg->instance_name;
+    dbo.pool_size = d.cfg->db_pool_size;
+    dbo.connect_timeout_ms = d.cfg->db_connect_timeout_ms;
+    dbo.statement_timeout_ms = d.cfg->db_statement_timeout_ms;
+    dbo.reconnect_min_ms = d.cfg->db_reconnect_min_ms;
+    dbo.reconnect_max_ms = d.cfg->db_reconnect_max_ms;
+    dbo.heartbeat_ms = d.cfg->db_heartbeat_ms;
+    dbo.min_schema_version = MAIN_SCHEMA_VERSION;
+    dbo.channels = main_channels;
+    dbo.n_channels = (int)(sizeof(main_channels) / sizeof(main_channels[0]));
+    d.db = db_setup(d.base, &dbo);
+
+    d.api = api_setup(d.base, d.cfg, d.db, &d.info);
+    if (d.api == NULL) {
+        d.exit_code = 1;
+        goto cleanup;
+    }
+
+    d.sig_term = evsignal_new(d.base, SIGTERM, main_on_stop_signal, &d);
+    d.sig_int = evsignal_new(d.base, SIGINT, main_on_stop_signal, &d);
+    d.sig_hup = evsignal_new(d.base, SIGHUP, main_on_hup, &d);
+    event_add(d.sig_term, NULL);
+    event_add(d.sig_int, NULL);
+    event_add(d.sig_hup, NULL);
+
+    event_base_dispatch(d.base);
+
+cleanup:
+    if (d.state < MAIN_STOPPING)
+        main_set_state(&d, MAIN_STOPPING);
+    api_cleanup(d.api);
+    db_cleanup(d.db);
+    if (d.drain_ev)
+        event_free(d.drain_ev);
+    if (d.sig_term) {
+        event_free(d.sig_term);
+        event_free(d.sig_int);
+        event_free(d.sig_hup);
+    }
+    log_info("main.exit", "code=%d", d.exit_code);
+    event_base_free(d.base);
+    config_free(d.cfg);
+    free(d.overrides);
+    return d.exit_code;
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Private, throw-away PostgreSQL cluster for tests and `make run`: start, stop, restart, kill.
+#
+#   pgcluster.sh start DIR    initdb (once) + start on a free loopback port; writes DIR/env
+#   pgcluster.sh stop DIR     fast shutdown (no error when already stopped)
+#   pgcluster.sh kill DIR     SIGKILL the postmaster (crash simulation); backends die with it
+#   pgcluster.sh restart DIR  start again on the same port, same data
+#   pgcluster.sh destroy DIR  stop and remove DIR and its socket directory
+#
+# DIR/env is a shell fragment exporting PGHOST, PGPORT, PGUSER, PGDATABASE and
+# DIALER_DATABASE_URL; source it to talk to the cluster. As root the cluster runs as the
+# `postgres` user (PostgreSQL refuses to run as root); otherwise as the calling user.
+set -euo pipefail
+
+die() { echo "pgcluster: $*" >&2; exit 1; }
+
+pg_bindir() {
+    local d
+    if command -v pg_config >/dev/null 2>&1; then
+        d=$(pg_config --bindir 2>/dev/null || true)
+        [ -x "$d/initdb" ] && { echo "$d"; return; }
+    fi
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        [ -x "$d/initdb" ] && { echo "$d"; return; }
+    done
+    d=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+    [ -x "$d/initdb" ] && { echo "$d"; return; }
+    die "no PostgreSQL server binaries (initdb) found; install them with: apt-get install -y postgresql"
+}
+
+# Runs a command as the cluster owner.
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+    local p tries=0
+    while [ $tries -lt 200 ]; do
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"; return
+        fi
+        tries=$((tries + 1))
+    done
+    die "no free TCP port found after 200 tries"
+}
+
+cmd=${1:-}; dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgcluster.sh start|stop|kill|restart|destroy DIR"
+bindir=$(pg_bindir)
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+data="$dir/data"
+
+if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user (apt-get install -y postgresql creates it)"
+    owner=postgres
+else
+    owner=$(id -un)
+fi
+
+start() {
+    local port sockdir
+    if [ -f "$dir/port" ]; then
+        port=$(cat "$dir/port"); sockdir=$(cat "$dir/sockdir")
+        mkdir -p "$sockdir"
+    else
+        port=$(free_port)
+        sockdir=$(mktemp -d /tmp/dialerd-pg.XXXXXX)
+        echo "$port" > "$dir/port"; echo "$sockdir" > "$dir/sockdir"
+    fi
+    [ "$(id -u)" = 0 ] && chown "$owner" "$dir" "$sockdir"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_owner "$bindir/initdb" --nosync -D "$data" -U postgres -A trust -E UTF8 \
+            --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+        cat >> "$data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$sockdir'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 100
+shared_buffers = 128MB
+log_min_messages = warning
+log_min_error_statement = panic
+EOF
+    fi
+    as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
+        || { tail -20 "$dir/postgres.log" >&2; die "pg_ctl start failed (log: $dir/postgres.log)"; }
+    cat > "$dir/env" <<EOF
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+export DIALER_DATABASE_URL='postgresql://postgres@127.0.0.1:$port/postgres'
+EOF
+}
+
+stop() {
+    [ -f "$data/postmaster.pid" ] || return 0
+    as_owner "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+kill_cluster() {
+    local pid
+    [ -f "$data/postmaster.pid" ] || return 0
+    pid=$(head -1 "$data/postmaster.pid")
+    kill -9 "$pid" 2>/dev/null || true
+    # Backends notice the postmaster's death and exit; wait for the port to close.
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    # A fresh start must not trip over the stale lock file of the killed postmaster.
+    for _ in $(seq 1 100); do
+        pgrep -u "$owner" -f -- "-D $data" >/dev/null 2>&1 || break
+        sleep 0.05
+    done
+}
+
+case "$cmd" in
+    start|restart) start ;;
+    stop) stop ;;
+    kill) kill_cluster ;;
+    destroy)
+        stop
+        [ -f "$dir/sockdir" ] && rm -rf "$(cat "$dir/sockdir")"
+        rm -rf "$dir" ;;
+    *) die "unknown command '$cmd'; accepted: start, stop, kill, restart, destroy" ;;
+esac
