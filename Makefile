@@ -28,7 +28,9 @@ PG_LIBDIR  := $(shell pg_config --libdir 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -Iinclude -D_GNU_SOURCE -DDIALERD_VERSION='"$(VERSION)"'
+# The daemon refuses a database whose schema is older than the newest migration it ships with.
+SCHEMA_VERSION := $(shell ls sql/[0-9][0-9][0-9][0-9]_*.sql 2>/dev/null | sed -n 's|^sql/0*\([0-9][0-9]*\)_.*|\1|p' | sort -n | tail -1)
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DDIALERD_VERSION='"$(VERSION)"' -DDIALERD_SCHEMA_VERSION=$(or $(SCHEMA_VERSION),0)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -I$(PG_INC) -MMD -MP
 LDLIBS   := $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lm
 
@@ -39,11 +41,14 @@ SHELL_SRC  := src/util.c src/log.c src/config.c src/db.c src/api.c
 DAEMON_SRC := src/main.c $(SHELL_SRC) $(CORE_SRC)
 
 UNIT_TESTS := test_config test_log test_util
+# C programs the end-to-end suites drive against a real PostgreSQL.
+ITESTS     := itest_db
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 DAEMON   := $(BUILD)/dialerd
 UNIT_BIN := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+ITEST_BIN := $(addprefix $(BUILD)/tests/,$(ITESTS))
 
 .PHONY: all test test-run deps run migrate bench install clean
 
@@ -67,12 +72,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(SHELL_SRC) $(CORE_SRC
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/tests/itest_%: $(BUILD)/obj/tests/e2e/itest_%.o $(call obj,$(SHELL_SRC) $(CORE_SRC))
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# Objects of test programs are kept between runs.
+.SECONDARY:
+
 # `make test` first makes sure the packages exist, then re-enters make so that the
 # pkg-config / pg_config results above are read after any installation.
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(DAEMON) $(UNIT_BIN)
+test-run: $(DAEMON) $(UNIT_BIN) $(ITEST_BIN)
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 deps:
@@ -99,3 +112,4 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+$(BUILD)/obj/src/main.o: $(wildcard sql/[0-9][0-9][0-9][0-9]_*.sql)

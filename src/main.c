@@ -17,8 +17,10 @@
 #define DIALERD_VERSION "0.0.0-dev"
 #endif
 
-/* The oldest schema (sql/ migration number) this build can run against. */
-#define MAIN_SCHEMA_VERSION 1
+/* The newest sql/ migration at build time: the oldest schema this build runs against. */
+#ifndef DIALERD_SCHEMA_VERSION
+#error "DIALERD_SCHEMA_VERSION must come from the Makefile (the highest sql/NNNN_ migration)"
+#endif
 
 extern char **environ;
 
@@ -307,7 +309,7 @@ int main(int argc, char **argv)
     dbo.reconnect_min_ms = d.cfg->db_reconnect_min_ms;
     dbo.reconnect_max_ms = d.cfg->db_reconnect_max_ms;
     dbo.heartbeat_ms = d.cfg->db_heartbeat_ms;
-    dbo.min_schema_version = MAIN_SCHEMA_VERSION;
+    dbo.min_schema_version = DIALERD_SCHEMA_VERSION;
     dbo.channels = main_channels;
     dbo.n_channels = (int)(sizeof(main_channels) / sizeof(main_channels[0]));
     d.db = db_setup(d.base, &dbo);

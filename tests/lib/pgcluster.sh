@@ -55,7 +55,6 @@ cmd=${1:-}; dir=${2:-}
 bindir=$(pg_bindir)
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-data="$dir/data"
 
 if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user (apt-get install -y postgresql creates it)"
@@ -63,6 +62,21 @@ if [ "$(id -u)" = 0 ]; then
 else
     owner=$(id -un)
 fi
+
+# The data directory: DIR/data when the cluster owner can reach DIR, else a directory under
+# /tmp (as root, DIR may sit below a directory the postgres user cannot enter).
+if [ -f "$dir/datadir" ]; then
+    data=$(cat "$dir/datadir")
+elif [ "$(id -u)" != 0 ] || runuser -u postgres -- test -w "$dir" 2>/dev/null; then
+    data="$dir/data"
+elif [ "$cmd" = start ]; then
+    data="$(mktemp -d /tmp/dialerd-pgdata.XXXXXX)/data"
+    chown postgres "$(dirname "$data")"
+    echo "$data" > "$dir/datadir"
+else
+    data="$dir/data"
+fi
+pglog="$(dirname "$data")/postgres.log"
 
 start() {
     local port sockdir
@@ -74,10 +88,10 @@ start() {
         sockdir=$(mktemp -d /tmp/dialerd-pg.XXXXXX)
         echo "$port" > "$dir/port"; echo "$sockdir" > "$dir/sockdir"
     fi
-    [ "$(id -u)" = 0 ] && chown "$owner" "$dir" "$sockdir"
+    [ "$(id -u)" = 0 ] && chown "$owner" "$sockdir"
     if [ ! -f "$data/PG_VERSION" ]; then
         as_owner "$bindir/initdb" --nosync -D "$data" -U postgres -A trust -E UTF8 \
-            --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+            --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed in $data"; }
         cat >> "$data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $port
@@ -91,8 +105,8 @@ log_min_messages = warning
 log_min_error_statement = panic
 EOF
     fi
-    as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
-        || { tail -20 "$dir/postgres.log" >&2; die "pg_ctl start failed (log: $dir/postgres.log)"; }
+    as_owner "$bindir/pg_ctl" -D "$data" -l "$pglog" -w -t 60 start >/dev/null \
+        || { tail -20 "$pglog" >&2; die "pg_ctl start failed (log: $pglog)"; }
     cat > "$dir/env" <<EOF
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 export DIALER_DATABASE_URL='postgresql://postgres@127.0.0.1:$port/postgres'
@@ -128,6 +142,7 @@ case "$cmd" in
     destroy)
         stop
         [ -f "$dir/sockdir" ] && rm -rf "$(cat "$dir/sockdir")"
+        [ -f "$dir/datadir" ] && rm -rf "$(dirname "$(cat "$dir/datadir")")"
         rm -rf "$dir" ;;
     *) die "unknown command '$cmd'; accepted: start, stop, kill, restart, destroy" ;;
 esac
