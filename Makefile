@@ -86,7 +86,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-run
 
 test-run: $(DAEMON) $(UNIT_BIN) $(ITEST_BIN)
-	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+	@BUILD=$(BUILD) SAN=$(SAN) UNIT_BINS="$(UNIT_BIN)" tests/run.sh
 
 deps:
 	@deploy/deps.sh
