@@ -35,24 +35,29 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -I
 LDLIBS   := $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lm
 
 # Pure core: no I/O, unit-tested in isolation.
-CORE_SRC   :=
+CORE_SRC   := src/pacing.c src/outcome.c src/recall.c src/alloc.c src/callers.c
 # I/O shell.
-SHELL_SRC  := src/util.c src/log.c src/config.c src/db.c src/api.c
+SHELL_SRC  := src/util.c src/log.c src/config.c src/db.c src/api.c src/httpc.c src/hmap.c \
+              src/store.c src/carrier.c src/scheduler.c
 DAEMON_SRC := src/main.c $(SHELL_SRC) $(CORE_SRC)
+# dialer-sim: carrier + ACD + agents + SMS gateway, driven by a scenario file.
+SCENARIO_SRC := src/scenario.c
+SIM_SRC    := $(wildcard src/sim/*.c) $(SCENARIO_SRC) src/util.c src/log.c src/httpc.c
 
-UNIT_TESTS := test_config test_log test_util
+UNIT_TESTS := test_config test_log test_util test_core test_scenario
 # C programs the end-to-end suites drive against a real PostgreSQL.
 ITESTS     := itest_db
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 DAEMON   := $(BUILD)/dialerd
+SIM      := $(BUILD)/dialer-sim
 UNIT_BIN := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ITEST_BIN := $(addprefix $(BUILD)/tests/,$(ITESTS))
 
 .PHONY: all test test-run deps run migrate bench install clean
 
-all: $(DAEMON)
+all: $(DAEMON) $(SIM)
 
 # V=1 shows the full command lines.
 Q := $(if $(filter 1,$(V)),,@)
@@ -66,8 +71,12 @@ $(DAEMON): $(call obj,$(DAEMON_SRC))
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+$(SIM): $(call obj,$(SIM_SRC))
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
 # Unit tests link the module under test plus what it needs (never main.c).
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(SHELL_SRC) $(CORE_SRC))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(SHELL_SRC) $(CORE_SRC) $(SCENARIO_SRC))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
@@ -85,7 +94,7 @@ $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/e2e/itest_%.o $(call obj,$(SHELL_SRC)
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(DAEMON) $(UNIT_BIN) $(ITEST_BIN)
+test-run: $(DAEMON) $(SIM) $(UNIT_BIN) $(ITEST_BIN)
 	@BUILD=$(BUILD) SAN=$(SAN) UNIT_BINS="$(UNIT_BIN)" tests/run.sh
 
 deps:
@@ -101,7 +110,7 @@ migrate:
 bench:
 	@echo "dialer-bench arrives with the pacing work; nothing to run yet"
 
-install: $(DAEMON)
+install: $(DAEMON) $(SIM)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/dialerd/sql $(DESTDIR)$(PREFIX)/etc/dialerd
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/dialerd
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/dialerd/sql/

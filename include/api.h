@@ -6,6 +6,7 @@ struct event_base;
 struct config;
 struct db;
 struct api;
+struct sched;
 
 /* Response codes of the REST envelope (seed 004), used with a fitting HTTP status. */
 enum api_code {
@@ -32,11 +33,11 @@ struct api_info {
 
 /*
  * Binds `cfg->listen` and serves requests on `base`. Returns NULL after logging why when the
- * address cannot be bound. The api keeps pointers to db and info (they must outlive it) and
- * reads cfg only here and in api_reconfigure().
+ * address cannot be bound. The api keeps pointers to db, sched and info (they must outlive
+ * it) and reads cfg only here and in api_reconfigure().
  */
 struct api *api_setup(struct event_base *base, const struct config *cfg, struct db *db,
-                      const struct api_info *info);
+                      struct sched *sched, const struct api_info *info);
 /* Applies reloadable settings (body size limit). */
 void api_reconfigure(struct api *api, const struct config *cfg);
 /* Marks the daemon as draining: /healthz answers 503 so load balancers stop sending work. */

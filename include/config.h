@@ -22,6 +22,16 @@ struct config {
     int db_heartbeat_ms;         /* how often an idle connection proves it is alive */
     int drain_timeout_ms;        /* SIGTERM: how long in-flight work may take to finish */
     int max_body_bytes;          /* HTTP request bodies larger than this get 413 */
+    char *carrier_url;           /* base URL of the carrier API (DESIGN §5.3) */
+    char *public_url;            /* base URL the carrier calls back; "" = http://<listen> */
+    int tick_ms;                 /* pacing period */
+    int carrier_timeout_ms;      /* one dial request */
+    int carrier_retry_s;         /* how long an uncertain dial is retried with its key */
+    int carrier_max_conns;       /* connections to the carrier */
+    int abandon_lock_s;          /* an abandoned callee is not called again sooner */
+    int reconcile_grace_s;       /* unanswered calls past ring timeout + this are lost */
+    int max_call_s;              /* answered calls older than this are lost */
+    int claim_batch_max;         /* most callees claimed by one statement */
 };
 
 /* Where a value came from, for error messages and reload decisions. */

@@ -4,9 +4,12 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "scheduler.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -21,6 +24,7 @@ struct api {
     struct event_base *base;
     struct evhttp *http;
     struct db *db;
+    struct sched *sched;
     const struct api_info *info;
     int port;
     int draining;
@@ -133,8 +137,221 @@ static void api_healthz(struct api_call *call)
     }
 }
 
+/*
+ * A request whose answer waits for a commit. If the client goes away first, evhttp frees the
+ * request and calls the connection's close callback, which marks this record dead so that the
+ * late answer is dropped instead of written to freed memory.
+ */
+struct api_pending {
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    int dead;
+};
+
+/* The client closed the connection while its request was pending. */
+static void api_on_close(struct evhttp_connection *conn, void *arg)
+{
+    struct api_pending *p = arg;
+
+    (void)conn;
+    p->dead = 1;
+    p->req = NULL;
+}
+
+/* Starts waiting for a commit. */
+static struct api_pending *api_defer(struct evhttp_request *req)
+{
+    struct api_pending *p = util_xcalloc(1, sizeof(*p));
+
+    p->req = req;
+    p->conn = evhttp_request_get_connection(req);
+    if (p->conn)
+        evhttp_connection_set_closecb(p->conn, api_on_close, p);
+    return p;
+}
+
+/* Answers a deferred request (a scheduler reply callback) and frees the record. */
+static void api_pending_reply(int http_status, int code, const char *reason, void *arg)
+{
+    struct api_pending *p = arg;
+
+    if (!p->dead) {
+        if (p->conn)
+            evhttp_connection_set_closecb(p->conn, NULL, NULL);
+        api_reply(p->req, http_status, (enum api_code)code, reason, NULL);
+    }
+    free(p);
+}
+
+/*
+ * Parses the request body as a JSON object. On failure replies (400 / 422) and returns NULL.
+ * The caller owns the returned tree and frees it with cJSON_Delete().
+ */
+static cJSON *api_body_json(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *text = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    cJSON *j;
+
+    if (len == 0) {
+        api_reply(req, 400, API_INVALID, "the request has no body; a JSON object is expected", NULL);
+        return NULL;
+    }
+    j = cJSON_ParseWithLength(text, len);
+    if (j == NULL) {
+        char reason[160];
+        size_t at = (size_t)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0);
+        snprintf(reason, sizeof(reason), "the body is not valid JSON (near byte %zu)",
+                 at <= len ? at : len);
+        api_reply(req, 400, API_INVALID, reason, NULL);
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        api_reply(req, 422, API_INVALID, "the body must be a JSON object", NULL);
+        return NULL;
+    }
+    return j;
+}
+
+/*
+ * Reads an optional string field: absent or null gives NULL; another type or a longer value
+ * than `max` writes a message naming the field into err and returns -1.
+ */
+static int api_opt_string(const cJSON *j, const char *field, size_t max, const char **out,
+                          char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+
+    *out = NULL;
+    if (v == NULL || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v)) {
+        snprintf(err, errlen, "%s: must be a string or null", field);
+        return -1;
+    }
+    if (strlen(v->valuestring) > max) {
+        snprintf(err, errlen, "%s: longer than %zu characters", field, max);
+        return -1;
+    }
+    *out = v->valuestring;
+    return 0;
+}
+
+/*
+ * Reads an integer field given as a JSON number or a decimal string, within [min, max].
+ * Returns 0, 1 when absent (and not required), -1 after writing a message into err.
+ */
+static int api_int_field(const cJSON *j, const char *field, int required, double min, double max,
+                         int64_t *out, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+    double d;
+    char *end;
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        if (!required)
+            return 1;
+        snprintf(err, errlen, "%s: required", field);
+        return -1;
+    }
+    if (cJSON_IsNumber(v)) {
+        d = v->valuedouble;
+    } else if (cJSON_IsString(v) && v->valuestring[0]) {
+        d = strtod(v->valuestring, &end);
+        if (*end != '\0') {
+            snprintf(err, errlen, "%s: \"%.40s\" is not a whole number", field, v->valuestring);
+            return -1;
+        }
+    } else {
+        snprintf(err, errlen, "%s: must be a whole number", field);
+        return -1;
+    }
+    if (d != floor(d) || d < min || d > max) {
+        snprintf(err, errlen, "%s: %.17g is out of range; accepted: whole numbers %.0f..%.0f",
+                 field, d, min, max);
+        return -1;
+    }
+    *out = (int64_t)d;
+    return 0;
+}
+
+/* POST /v1/calls/events: one carrier event (DESIGN §5.3), answered once committed. */
+static void api_call_event(struct api_call *call)
+{
+    cJSON *j = api_body_json(call->req);
+    struct sched_event ev;
+    char err[200] = "";
+    int64_t v;
+    const char *kind;
+
+    if (j == NULL)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    if (api_int_field(j, "attempt_id", 1, 1, 9007199254740991.0, &ev.attempt_id, err, sizeof(err)) < 0 ||
+        api_int_field(j, "seq", 1, 0, 2147483647.0, &v, err, sizeof(err)) < 0)
+        goto bad;
+    ev.seq = (int)v;
+    kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "event"));
+    ev.kind = outcome_event_parse(kind);
+    if (ev.kind == 0) {
+        snprintf(err, sizeof(err), "event: \"%.40s\" is not an event; accepted: ringing, answered, "
+                 "connected, ended", kind ? kind : "(missing)");
+        goto bad;
+    }
+    if (api_int_field(j, "at", 0, 1, 9007199254740991.0, &ev.at_ms, err, sizeof(err)) < 0 ||
+        api_opt_string(j, "session_id", 127, &ev.session_id, err, sizeof(err)) < 0 ||
+        api_opt_string(j, "agent_id", 128, &ev.agent_id, err, sizeof(err)) < 0 ||
+        api_opt_string(j, "end_status", 31, &ev.end_status, err, sizeof(err)) < 0 ||
+        api_opt_string(j, "hangup_side", 31, &ev.hangup_side, err, sizeof(err)) < 0 ||
+        api_opt_string(j, "keys", 63, &ev.keys, err, sizeof(err)) < 0)
+        goto bad;
+    if (ev.end_status && outcome_end_status(ev.end_status) == NULL)
+        log_warn("api.end_status", "attempt=%" PRId64 " end_status=%s action=\"recorded as unknown\"",
+                 ev.attempt_id, log_q(ev.end_status));
+    sched_event(call->api->sched, &ev, api_pending_reply, api_defer(call->req));
+    cJSON_Delete(j);
+    return;
+bad:
+    cJSON_Delete(j);
+    api_reply(call->req, 422, API_INVALID, err, NULL);
+}
+
+/* PUT /v1/agents/{id}/status: {"status": "free", "reason": ""}. */
+static void api_agent_status(struct api_call *call)
+{
+    cJSON *j;
+    const char *status = NULL, *reason = NULL;
+    char err[200] = "", *id = evhttp_uridecode(call->args[0], 0, NULL);
+
+    if (id == NULL || id[0] == '\0' || strlen(id) > 128) {
+        free(id);
+        api_reply(call->req, 422, API_INVALID, "agent id: 1 to 128 characters", NULL);
+        return;
+    }
+    j = api_body_json(call->req);
+    if (j == NULL) {
+        free(id);
+        return;
+    }
+    if (api_opt_string(j, "status", 16, &status, err, sizeof(err)) < 0 ||
+        api_opt_string(j, "reason", 200, &reason, err, sizeof(err)) < 0 || status == NULL) {
+        if (status == NULL && err[0] == '\0')
+            snprintf(err, sizeof(err), "status: required; accepted: free, busy, arrange, notReady, rest, offline");
+        api_reply(call->req, 422, API_INVALID, err, NULL);
+    } else {
+        sched_agent_status(call->api->sched, id, status, reason, api_pending_reply,
+                           api_defer(call->req));
+    }
+    cJSON_Delete(j);
+    free(id);
+}
+
 static const struct api_route api_routes[] = {
     { EVHTTP_REQ_GET, "/healthz", api_healthz },
+    { EVHTTP_REQ_POST, "/v1/calls/events", api_call_event },
+    { EVHTTP_REQ_PUT, "/v1/agents/{id}/status", api_agent_status },
 };
 
 #define N_ROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
@@ -215,7 +432,7 @@ out:
 
 /* Binds the listen address and installs the request handler. */
 struct api *api_setup(struct event_base *base, const struct config *cfg, struct db *db,
-                      const struct api_info *info)
+                      struct sched *sched, const struct api_info *info)
 {
     struct api *api = util_xcalloc(1, sizeof(*api));
     struct evhttp_bound_socket *bound;
@@ -224,6 +441,7 @@ struct api *api_setup(struct event_base *base, const struct config *cfg, struct 
 
     api->base = base;
     api->db = db;
+    api->sched = sched;
     api->info = info;
     api->started_ms = util_mono_ms();
     api->http = evhttp_new(base);

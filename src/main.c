@@ -3,6 +3,8 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "scheduler.h"
+#include "store.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -40,6 +42,7 @@ struct dialerd {
     char **overrides;             /* --set key=value, in order */
     int n_overrides;
     struct db *db;
+    struct sched *sched;
     struct api *api;
     struct api_info info;
     struct event *sig_term, *sig_int, *sig_hup, *drain_ev;
@@ -141,14 +144,14 @@ static void main_log_lines(enum log_level lv, const char *event, const char *tex
 static void main_on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dialerd *d = arg;
-    int pending = db_pending(d->db);
+    int pending = db_pending(d->db) + sched_busy(d->sched);
     int64_t now = util_mono_ms();
 
     (void)fd;
     (void)what;
     if (pending == 0 || now >= d->drain_deadline_ms) {
         if (pending)
-            log_warn("main.drain_timeout", "pending_queries=%d drain_timeout_ms=%d", pending,
+            log_warn("main.drain_timeout", "pending_work=%d drain_timeout_ms=%d", pending,
                      d->cfg->drain_timeout_ms);
         else
             log_info("main.drained", "%s", "");
@@ -172,6 +175,7 @@ static void main_on_stop_signal(evutil_socket_t sig, short what, void *arg)
     log_info("main.signal", "signal=%s action=drain drain_timeout_ms=%d",
              sig == SIGINT ? "SIGINT" : "SIGTERM", d->cfg->drain_timeout_ms);
     main_set_state(d, MAIN_DRAINING);
+    sched_stop_dialing(d->sched);
     if (d->api)
         api_set_draining(d->api, 1);
     d->drain_deadline_ms = util_mono_ms() + d->cfg->drain_timeout_ms;
@@ -206,6 +210,22 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
     log_info("config.reloaded", "file=%s log_level=%s",
              log_q(d->config_path ? d->config_path : "(none)"),
              log_level_name((enum log_level)d->cfg->log_level));
+}
+
+/* Database pool events go to the scheduler. */
+static void main_on_db_event(enum db_event ev, void *arg)
+{
+    struct dialerd *d = arg;
+
+    sched_on_db_event(d->sched, ev);
+}
+
+/* NOTIFYs go to the scheduler. */
+static void main_on_notify(const char *channel, const char *payload, void *arg)
+{
+    struct dialerd *d = arg;
+
+    sched_on_notify(d->sched, channel, payload);
 }
 
 /* Parses the command line into d; returns -1 to exit with 2, 1 to exit with 0, 0 to go on. */
@@ -312,9 +332,34 @@ int main(int argc, char **argv)
     dbo.min_schema_version = DIALERD_SCHEMA_VERSION;
     dbo.channels = main_channels;
     dbo.n_channels = (int)(sizeof(main_channels) / sizeof(main_channels[0]));
+    dbo.stmts = store_statements(&dbo.n_stmts);
     d.db = db_setup(d.base, &dbo);
 
-    d.api = api_setup(d.base, d.cfg, d.db, &d.info);
+    {
+        struct sched_options so;
+        char callback[600];
+        memset(&so, 0, sizeof(so));
+        if (d.cfg->public_url[0])
+            snprintf(callback, sizeof(callback), "%s/v1/calls/events", d.cfg->public_url);
+        else
+            snprintf(callback, sizeof(callback), "http://%s/v1/calls/events", d.cfg->listen);
+        so.instance = d.cfg->instance_name;
+        so.carrier_url = d.cfg->carrier_url;
+        so.callback_url = callback;
+        so.tick_ms = d.cfg->tick_ms;
+        so.carrier_timeout_ms = d.cfg->carrier_timeout_ms;
+        so.carrier_retry_s = d.cfg->carrier_retry_s;
+        so.carrier_max_conns = d.cfg->carrier_max_conns;
+        so.abandon_lock_s = d.cfg->abandon_lock_s;
+        so.reconcile_grace_s = d.cfg->reconcile_grace_s;
+        so.max_call_s = d.cfg->max_call_s;
+        so.claim_batch_max = d.cfg->claim_batch_max;
+        d.sched = sched_setup(d.base, d.db, &so);
+    }
+    db_set_event_cb(d.db, main_on_db_event, &d);
+    db_set_notify_cb(d.db, main_on_notify, &d);
+
+    d.api = api_setup(d.base, d.cfg, d.db, d.sched, &d.info);
     if (d.api == NULL) {
         d.exit_code = 1;
         goto cleanup;
@@ -333,6 +378,7 @@ cleanup:
     if (d.state < MAIN_STOPPING)
         main_set_state(&d, MAIN_STOPPING);
     api_cleanup(d.api);
+    sched_cleanup(d.sched);
     db_cleanup(d.db);
     if (d.drain_ev)
         event_free(d.drain_ev);

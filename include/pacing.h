@@ -1,0 +1,45 @@
+/* Pacing: how many calls a pool should place now. Pure C, no I/O, no clock reads (DESIGN §5.5). */
+#ifndef DIALERD_PACING_H
+#define DIALERD_PACING_H
+
+/*
+ * The daemon and dialer-bench drive this API; outside harnesses link src/pacing.c alone
+ * against it. Source-compatible forever: fields are only ever added at the end of a struct,
+ * where zero means "default".
+ */
+
+enum pacer_mode { PACER_PROGRESSIVE, PACER_PREDICTIVE, PACER_AGENTLESS };
+
+struct pacer_params {
+    enum pacer_mode mode;
+    double callout_rate;      /* progressive: calls per free agent; else a cap on lines per agent */
+    double abandon_target;    /* predictive: fraction of live answers, e.g. 0.03 */
+    double abandon_window_s;  /* window the target holds over, e.g. 86400 */
+    int    max_in_flight;     /* cap on calls in flight (trunk / agentless); 0 = none */
+};
+
+struct pacer_view {           /* the pool as it stands at `now` */
+    double now;               /* seconds on the caller's clock */
+    int n_free;               /* agents ready for a call */
+    int n_busy;               /* agents on a call or in after-call work */
+    const double *busy_since; /* n_busy entries: when each one's current call was connected */
+    int n_ringing;            /* calls placed, not yet answered or failed */
+    const double *ringing_since; /* n_ringing entries: when each was placed */
+    int n_waiting;            /* answered calls waiting for an agent */
+};
+
+struct pacer;
+
+/* A pacer with a copy of `p`. Never NULL (aborts on out-of-memory). Free with pacer_free(). */
+struct pacer *pacer_new(const struct pacer_params *p);
+void pacer_free(struct pacer *pc);
+/* every resolved dial: seconds from placing to answer or failure; whether a person answered */
+void pacer_observe_attempt(struct pacer *pc, double now, double ring_s, int live_answer);
+/* every call an agent handled: connect to end of after-call work */
+void pacer_observe_handle(struct pacer *pc, double now, double handle_s);
+/* every answered call that no agent took in time */
+void pacer_observe_abandon(struct pacer *pc, double now);
+/* how many calls to place now (>= 0) */
+int pacer_decide(struct pacer *pc, const struct pacer_view *v);
+
+#endif

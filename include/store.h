@@ -1,0 +1,66 @@
+/* Store: every SQL statement the daemon runs, prepared on each connection, with typed wrappers. */
+#ifndef DIALERD_STORE_H
+#define DIALERD_STORE_H
+
+#include "db.h"
+
+#include <stdint.h>
+
+/* Statement ids: indexes into store_statements(). Result columns are listed in store.c. */
+enum store_stmt {
+    STORE_CAMPAIGNS_LOAD,       /* campaigns not yet ended */
+    STORE_AGENTS_LOAD,          /* agents with their skill groups (one row per membership) */
+    STORE_AGENT_LOAD,           /* the same for one agent ($1 id) */
+    STORE_CALLERS_LOAD,         /* caller numbers and their limits */
+    STORE_CLAIM_ORDERED,        /* claim callees in insertion order */
+    STORE_CLAIM_RANDOM,         /* claim callees in random order (order_key) */
+    STORE_ATTEMPT_DIALED,       /* the carrier accepted the dial */
+    STORE_ATTEMPT_REVERT,       /* the dial never left: undo the claim, no attempt counted */
+    STORE_ATTEMPT_EVENT,        /* ringing / answered / connected timestamps */
+    STORE_ATTEMPT_FINISH,       /* the attempt ended: attempt, callee (one statement) */
+    STORE_ATTEMPT_GET,          /* one attempt's facts, for events about attempts not in memory */
+    STORE_AGENT_SET_STATUS,     /* PUT /v1/agents/{id}/status */
+    STORE_CAMPAIGN_START,       /* ready -> running once not_before has passed */
+    STORE_CAMPAIGN_OVERTIME,    /* -> terminated (reason 2) once not_after has passed */
+    STORE_CAMPAIGN_COMPLETE,    /* running -> completed when every callee is final */
+    STORE_RECONCILE_LIST,       /* attempts in flight for longer than they can be */
+    STORE_N_STMTS
+};
+
+/* The statement table for db_setup(); static storage. */
+const struct db_stmt *store_statements(int *n);
+
+/*
+ * Claims up to `n` dialable callees of a campaign in one statement: state 0/4 -> 3, attempts
+ * + 1 and an attempt row each, caller i of `callers` (n entries) on the i-th row. Rows come
+ * back as: attempt_id, callee_id, number, attempt_no, uui, variables (JSON text), caller,
+ * prior_success ('t'/'f'), callee time_zone. Same callback contract as db_exec().
+ */
+int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
+                const char *const *callers, int64_t skill_group_id, const char *instance,
+                db_cb cb, void *arg);
+
+/* What an attempt's end writes (STORE_ATTEMPT_FINISH). Times are Unix ms, 0 = unknown. */
+struct store_finish {
+    int64_t attempt_id;
+    int64_t ended_ms, ringing_ms, answered_ms, connected_ms;
+    const char *end_status;     /* canonical */
+    int success;
+    const char *agent_id, *hangup_side, *keys, *session_id;   /* NULL = leave as is */
+    int seq;
+    int callee_state;           /* enum callee_state */
+    int delay_s;                /* pending retry: due this many seconds from now */
+};
+
+/* Writes an attempt's end and its callee's next state atomically; the result has one row:
+ * attempts_updated, callees_updated (0 and 0 when the attempt had already ended). */
+int store_finish(struct db *db, const struct store_finish *f, db_cb cb, void *arg);
+
+/* Writes one intermediate event; `event` is "ringing" / "answered" / "connected". */
+int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at_ms,
+                const char *agent_id, const char *session_id, int seq, db_cb cb, void *arg);
+
+/* Runs a statement whose only parameter is one id (campaign id, attempt id). */
+int store_by_id(struct db *db, enum store_stmt stmt, int64_t id, db_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,250 @@
+/* Store: every SQL statement the daemon runs, prepared on each connection, with typed wrappers. */
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+/*
+ * Each statement is one transaction. Writes are conditional on the row still being in the
+ * state the daemon believes (callee in state 3 with the same attempt count, attempt not yet
+ * ended), so a repeated or late write changes nothing.
+ */
+
+/* Claim in a given order: dialable rows, locked without waiting on rows another claim holds. */
+#define STORE_CLAIM_SQL(ORDER) \
+    "WITH picked AS (" \
+    "  SELECT c.id FROM dialer.callees c" \
+    "   WHERE c.campaign_id = $1 AND c.state IN (0, 4)" \
+    "     AND (c.state = 0 OR c.next_attempt_at <= now())" \
+    "     AND NOT EXISTS (SELECT 1 FROM dialer.dnc d WHERE d.number = c.number)" \
+    "   ORDER BY " ORDER " LIMIT $2 FOR UPDATE OF c SKIP LOCKED" \
+    "), upd AS (" \
+    "  UPDATE dialer.callees c SET state = 3, attempts = c.attempts + 1" \
+    "    FROM picked WHERE c.id = picked.id" \
+    "  RETURNING c.id, c.number, c.attempts, c.uui, c.variables, c.time_zone" \
+    "), slot AS (" \
+    "  SELECT upd.*, row_number() OVER (ORDER BY upd.id) AS rn FROM upd" \
+    "), ins AS (" \
+    "  INSERT INTO dialer.attempts (callee_id, campaign_id, attempt_no, caller, skill_group_id, instance)" \
+    "  SELECT s.id, $1, s.attempts, ($3::text[])[s.rn], $4, $5 FROM slot s" \
+    "  RETURNING id, callee_id, caller" \
+    ")" \
+    " SELECT ins.id, s.id, s.number, s.attempts, s.uui, s.variables::text, ins.caller," \
+    "        EXISTS (SELECT 1 FROM dialer.attempts p WHERE p.callee_id = s.id AND p.success)," \
+    "        s.time_zone" \
+    "   FROM ins JOIN slot s ON s.id = ins.callee_id ORDER BY s.rn"
+
+/* Unix milliseconds of a timestamptz column, NULL stays NULL. */
+#define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+
+static const struct db_stmt store_stmts[STORE_N_STMTS] = {
+    [STORE_CAMPAIGNS_LOAD] = { "campaigns_load",
+        "SELECT id, name, mode, status, priority, coalesce(skill_group_id, 0),"
+        "       callout_rate::float8, expected_abandon_rate::float8, coalesce(max_concurrent, 0),"
+        "       array_to_string(callers, ','), call_order,"
+        "       extract(epoch FROM not_before)::float8, extract(epoch FROM not_after)::float8,"
+        "       time_zone, time_ranges::text, ring_timeout_s, recall_num, recall_interval_min,"
+        "       recall_type, uui, variables::text"
+        "  FROM dialer.campaigns WHERE status IN (0, 1, 2) ORDER BY id", 0 },
+    [STORE_AGENTS_LOAD] = { "agents_load",
+        "SELECT a.id, a.status, extract(epoch FROM a.status_since)::float8,"
+        "       coalesce(s.skill_group_id, 0), coalesce(s.priority, 5)"
+        "  FROM dialer.agents a LEFT JOIN dialer.agent_skill_groups s ON s.agent_id = a.id"
+        " ORDER BY a.id, s.priority, s.skill_group_id", 0 },
+    [STORE_AGENT_LOAD] = { "agent_load",
+        "SELECT a.id, a.status, extract(epoch FROM a.status_since)::float8,"
+        "       coalesce(s.skill_group_id, 0), coalesce(s.priority, 5)"
+        "  FROM dialer.agents a LEFT JOIN dialer.agent_skill_groups s ON s.agent_id = a.id"
+        " WHERE a.id = $1 ORDER BY s.priority, s.skill_group_id", 1 },
+    [STORE_CALLERS_LOAD] = { "callers_load",
+        "SELECT number, max_concurrent, max_cps::float8, state FROM dialer.caller_numbers", 0 },
+    [STORE_CLAIM_ORDERED] = { "claim_ordered", STORE_CLAIM_SQL("c.id"), 5 },
+    [STORE_CLAIM_RANDOM] = { "claim_random", STORE_CLAIM_SQL("c.order_key"), 5 },
+    [STORE_ATTEMPT_DIALED] = { "attempt_dialed",
+        "UPDATE dialer.attempts SET dialed_at = coalesce(dialed_at, now()),"
+        "       session_id = coalesce(session_id, $2)"
+        " WHERE id = $1", 2 },
+    [STORE_ATTEMPT_REVERT] = { "attempt_revert",
+        "WITH a AS (DELETE FROM dialer.attempts"
+        "            WHERE id = $1 AND ended_at IS NULL AND dialed_at IS NULL"
+        "           RETURNING callee_id, attempt_no)"
+        " UPDATE dialer.callees c"
+        "    SET state = CASE WHEN a.attempt_no = 1 THEN 0 ELSE 4 END,"
+        "        attempts = a.attempt_no - 1,"
+        "        next_attempt_at = CASE WHEN a.attempt_no = 1 THEN c.next_attempt_at"
+        "                               ELSE coalesce(c.next_attempt_at, now()) END"
+        "   FROM a WHERE c.id = a.callee_id AND c.state = 3 AND c.attempts = a.attempt_no"
+        " RETURNING c.id", 1 },
+    [STORE_ATTEMPT_EVENT] = { "attempt_event",
+        "UPDATE dialer.attempts SET"
+        "   ringing_at = CASE WHEN $2 = 'ringing' THEN coalesce(ringing_at, to_timestamp($3::float8 / 1000)) ELSE ringing_at END,"
+        "   answered_at = CASE WHEN $2 = 'answered' THEN coalesce(answered_at, to_timestamp($3::float8 / 1000)) ELSE answered_at END,"
+        "   connected_at = CASE WHEN $2 = 'connected' THEN coalesce(connected_at, to_timestamp($3::float8 / 1000)) ELSE connected_at END,"
+        "   agent_id = coalesce(agent_id, $4), session_id = coalesce(session_id, $5),"
+        "   last_seq = greatest(last_seq, $6::int)"
+        " WHERE id = $1 RETURNING ended_at IS NOT NULL", 6 },
+    [STORE_ATTEMPT_FINISH] = { "attempt_finish",
+        "WITH a AS ("
+        "  UPDATE dialer.attempts SET ended_at = to_timestamp($2::float8 / 1000), end_status = $3,"
+        "         success = $4::boolean,"
+        "         ringing_at = coalesce(ringing_at, to_timestamp($5::float8 / 1000)),"
+        "         answered_at = coalesce(answered_at, to_timestamp($6::float8 / 1000)),"
+        "         connected_at = coalesce(connected_at, to_timestamp($7::float8 / 1000)),"
+        "         agent_id = coalesce($8, agent_id), hangup_side = coalesce($9, hangup_side),"
+        "         keys = coalesce($10, keys), session_id = coalesce(session_id, $11),"
+        "         last_seq = greatest(last_seq, $12::int)"
+        "   WHERE id = $1 AND ended_at IS NULL"
+        "  RETURNING callee_id, attempt_no"
+        "), c AS ("
+        "  UPDATE dialer.callees SET state = $13::smallint, last_end_status = $3,"
+        "         next_attempt_at = CASE WHEN $13::smallint = 4"
+        "                                THEN now() + make_interval(secs => $14::float8) END"
+        "    FROM a WHERE callees.id = a.callee_id AND callees.state = 3"
+        "     AND callees.attempts = a.attempt_no"
+        "  RETURNING callees.id"
+        ") SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c)", 14 },
+    [STORE_ATTEMPT_GET] = { "attempt_get",
+        "SELECT a.callee_id, a.campaign_id, a.attempt_no, a.ended_at IS NOT NULL,"
+        "       " MS("a.created_at") ", " MS("a.ringing_at") ", " MS("a.answered_at") ","
+        "       " MS("a.connected_at") ", a.agent_id, a.last_seq, a.caller, cl.number,"
+        "       EXISTS (SELECT 1 FROM dialer.attempts p"
+        "                WHERE p.callee_id = a.callee_id AND p.success AND p.id <> a.id),"
+        "       a.session_id"
+        "  FROM dialer.attempts a JOIN dialer.callees cl ON cl.id = a.callee_id WHERE a.id = $1", 1 },
+    [STORE_AGENT_SET_STATUS] = { "agent_set_status",
+        "UPDATE dialer.agents SET status = $2, status_reason = $3, status_since = now()"
+        " WHERE id = $1 RETURNING extract(epoch FROM status_since)::float8", 3 },
+    [STORE_CAMPAIGN_START] = { "campaign_start",
+        "UPDATE dialer.campaigns SET status = 1"
+        " WHERE id = $1 AND status = 0 AND not_before <= now() RETURNING id", 1 },
+    [STORE_CAMPAIGN_OVERTIME] = { "campaign_overtime",
+        "UPDATE dialer.campaigns SET status = 3, status_reason = 2"
+        " WHERE id = $1 AND status IN (0, 1, 2) AND not_after <= now() RETURNING id", 1 },
+    [STORE_CAMPAIGN_COMPLETE] = { "campaign_complete",
+        "UPDATE dialer.campaigns SET status = 4"
+        " WHERE id = $1 AND status = 1"
+        /* An empty campaign waits for its callees rather than completing at once. */
+        "   AND EXISTS (SELECT 1 FROM dialer.callees WHERE campaign_id = $1)"
+        "   AND NOT EXISTS (SELECT 1 FROM dialer.callees"
+        "                    WHERE campaign_id = $1 AND state IN (0, 3, 4))"
+        " RETURNING id", 1 },
+    [STORE_RECONCILE_LIST] = { "reconcile_list",
+        "SELECT a.id FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id"
+        " WHERE a.ended_at IS NULL AND (a.instance = $1 OR a.instance IS NULL)"
+        "   AND ((a.answered_at IS NULL"
+        "         AND a.created_at < now() - make_interval(secs => c.ring_timeout_s + $2::float8))"
+        "        OR a.created_at < now() - make_interval(secs => $3::float8))"
+        " ORDER BY a.id LIMIT 500", 3 },
+};
+
+/* The table for db_setup(). */
+const struct db_stmt *store_statements(int *n)
+{
+    *n = STORE_N_STMTS;
+    return store_stmts;
+}
+
+/* Builds a PostgreSQL text[] literal from numbers (digits and '+' only: no quoting needed). */
+static void store_text_array(char *buf, size_t len, const char *const *items, int n)
+{
+    size_t o = 0;
+
+    buf[o++] = '{';
+    for (int i = 0; i < n && o + 2 < len; i++) {
+        int w = snprintf(buf + o, len - o, "%s\"%s\"", i ? "," : "", items[i]);
+        if (w < 0 || (size_t)w >= len - o)
+            break;
+        o += (size_t)w;
+    }
+    if (o + 2 <= len) {
+        buf[o++] = '}';
+        buf[o] = '\0';
+    } else {
+        buf[len - 1] = '\0';
+    }
+}
+
+/* Claim wrapper. */
+int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
+                const char *const *callers, int64_t skill_group_id, const char *instance,
+                db_cb cb, void *arg)
+{
+    char cid[24], cnt[16], sg[24], arr[16384];
+    const char *p[5];
+
+    snprintf(cid, sizeof(cid), "%" PRId64, campaign_id);
+    snprintf(cnt, sizeof(cnt), "%d", n);
+    snprintf(sg, sizeof(sg), "%" PRId64, skill_group_id);
+    store_text_array(arr, sizeof(arr), callers, n);
+    p[0] = cid;
+    p[1] = cnt;
+    p[2] = arr;
+    p[3] = skill_group_id > 0 ? sg : NULL;
+    p[4] = instance;
+    return db_exec(db, random_order ? STORE_CLAIM_RANDOM : STORE_CLAIM_ORDERED, p, 5, cb, arg);
+}
+
+/* Formats Unix ms, or NULL for 0. */
+static const char *store_ms(char *buf, size_t len, int64_t ms)
+{
+    if (ms <= 0)
+        return NULL;
+    snprintf(buf, len, "%" PRId64, ms);
+    return buf;
+}
+
+/* Finish wrapper. */
+int store_finish(struct db *db, const struct store_finish *f, db_cb cb, void *arg)
+{
+    char id[24], ended[24], ring[24], ans[24], con[24], seq[16], st[8], delay[16];
+    const char *p[14];
+
+    snprintf(id, sizeof(id), "%" PRId64, f->attempt_id);
+    snprintf(seq, sizeof(seq), "%d", f->seq);
+    snprintf(st, sizeof(st), "%d", f->callee_state);
+    snprintf(delay, sizeof(delay), "%d", f->delay_s);
+    p[0] = id;
+    p[1] = store_ms(ended, sizeof(ended), f->ended_ms);
+    p[2] = f->end_status;
+    p[3] = f->success ? "true" : "false";
+    p[4] = store_ms(ring, sizeof(ring), f->ringing_ms);
+    p[5] = store_ms(ans, sizeof(ans), f->answered_ms);
+    p[6] = store_ms(con, sizeof(con), f->connected_ms);
+    p[7] = f->agent_id;
+    p[8] = f->hangup_side;
+    p[9] = f->keys;
+    p[10] = f->session_id;
+    p[11] = seq;
+    p[12] = st;
+    p[13] = delay;
+    return db_exec(db, STORE_ATTEMPT_FINISH, p, 14, cb, arg);
+}
+
+/* Intermediate event wrapper. */
+int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at_ms,
+                const char *agent_id, const char *session_id, int seq, db_cb cb, void *arg)
+{
+    char id[24], at[24], sq[16];
+    const char *p[6];
+
+    snprintf(id, sizeof(id), "%" PRId64, attempt_id);
+    snprintf(at, sizeof(at), "%" PRId64, at_ms);
+    snprintf(sq, sizeof(sq), "%d", seq);
+    p[0] = id;
+    p[1] = event;
+    p[2] = at;
+    p[3] = agent_id;
+    p[4] = session_id;
+    p[5] = sq;
+    return db_exec(db, STORE_ATTEMPT_EVENT, p, 6, cb, arg);
+}
+
+/* One-id statement wrapper. */
+int store_by_id(struct db *db, enum store_stmt stmt, int64_t id, db_cb cb, void *arg)
+{
+    char buf[24];
+    const char *p[1] = { buf };
+
+    snprintf(buf, sizeof(buf), "%" PRId64, id);
+    return db_exec(db, stmt, p, 1, cb, arg);
+}

@@ -1,0 +1,58 @@
+# Starts and stops the real stack for end-to-end tests: a private PostgreSQL, dialer-sim, dialerd.
+# Source after tap.sh; set STACK_DIR first. Every process started here is stopped by stack_down.
+
+STACK_PIDS=()
+
+# stack_pg: private cluster, migrated; exports the PG* variables and DIALER_DATABASE_URL.
+stack_pg() {
+    "$root/tests/lib/pgcluster.sh" start "$STACK_DIR/pg" >/dev/null || return 1
+    . "$STACK_DIR/pg/env"
+    "$root/sql/migrate.sh" "$DIALER_DATABASE_URL" >/dev/null
+}
+
+# stack_sim SCENARIO [extra flags…]: dialer-sim with agents loaded into the database.
+# Sets SIM_CARRIER, SIM_CONTROL, SIM_SMS (base URLs) and SIM_LOG.
+stack_sim() {
+    local scenario=$1; shift
+    local cport sport ctlport
+    cport=$(free_port); sport=$(free_port); ctlport=$(free_port)
+    SIM_LOG="$STACK_DIR/truth.jsonl"
+    "$root/$BUILD/dialer-sim" -s "$scenario" --print-sql | psql -Xq >/dev/null || return 1
+    "$root/$BUILD/dialer-sim" -s "$scenario" --dialerd "http://127.0.0.1:$DIALERD_PORT" \
+        --carrier-listen "127.0.0.1:$cport" --sms-listen "127.0.0.1:$sport" \
+        --control-listen "127.0.0.1:$ctlport" --log "$SIM_LOG" "$@" >"$STACK_DIR/sim.log" 2>&1 &
+    SIM_PID=$!
+    STACK_PIDS+=("$SIM_PID")
+    SIM_CARRIER="http://127.0.0.1:$cport"; SIM_SMS="http://127.0.0.1:$sport"
+    SIM_CONTROL="http://127.0.0.1:$ctlport"
+    wait_until 10 curl -sf "$SIM_CONTROL/healthz"
+}
+
+# stack_dialerd [--set k=v…]: dialerd pointed at the simulator; waits for /healthz.
+stack_dialerd() {
+    "$DIALERD" --set listen="127.0.0.1:$DIALERD_PORT" --set database_url="$DIALER_DATABASE_URL" \
+        --set carrier_url="${SIM_CARRIER:-http://127.0.0.1:1}" --set instance_name=e2e "$@" \
+        >>"$STACK_DIR/dialerd.log" 2>&1 &
+    DIALERD_PID=$!
+    STACK_PIDS+=("$DIALERD_PID")
+    wait_until 15 curl -sf "http://127.0.0.1:$DIALERD_PORT/healthz"
+}
+
+# stack_down: stops every process and the cluster.
+stack_down() {
+    for p in "${STACK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${STACK_PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    done
+    "$root/tests/lib/pgcluster.sh" destroy "$STACK_DIR/pg" >/dev/null 2>&1
+}
+
+# truth_load: the simulator's ground-truth log into table truth(j jsonb).
+truth_load() {
+    psql -Xq -c "SET client_min_messages = warning; DROP TABLE IF EXISTS truth; CREATE TABLE truth (j jsonb)" &&
+    psql -Xq -c "\\copy truth (j) FROM '$SIM_LOG' WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+}
+
+# q SQL: one value.
+q() { psql -XAtc "$1"; }

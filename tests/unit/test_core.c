@@ -1,0 +1,231 @@
+/* Unit tests for the pure core: outcome mapping, recall rules, priority allocation, pacing. */
+#include "alloc.h"
+#include "callers.h"
+#include "outcome.h"
+#include "pacing.h"
+#include "recall.h"
+#include "tap.h"
+
+/* Classifies an end status with the given facts. */
+static struct outcome classify(const char *es, int answered, int connected, int agentless)
+{
+    struct outcome_facts f = { answered, connected, agentless, es };
+    struct outcome o;
+
+    outcome_classify(&f, &o);
+    return o;
+}
+
+/* Event names and the end-status vocabulary. */
+static void test_outcome_vocabulary(void)
+{
+    is_int(outcome_event_parse("ringing"), OUTCOME_RINGING, "ringing parses");
+    is_int(outcome_event_parse("ended"), OUTCOME_ENDED, "ended parses");
+    is_int(outcome_event_parse("Ended"), 0, "event names are case-sensitive");
+    is_int(outcome_event_parse(NULL), 0, "NULL event is refused");
+    is_str(outcome_end_status("notAnswer"), "notAnswer", "seed status accepted");
+    is_str(outcome_end_status("abandoned"), "abandoned", "abandoned accepted");
+    ok(outcome_end_status("hungup") == NULL, "a status outside the vocabulary is refused");
+    ok(outcome_end_status("") == NULL, "an empty status is refused");
+}
+
+/* Success needs an agent unless agentless; abandons and machines are not successes. */
+static void test_outcome_classes(void)
+{
+    struct outcome o;
+
+    o = classify("ok", 1, 1, 0);
+    ok(o.success && o.live_answer && o.cls == OUTCOME_SUCCESS, "ok + connected = success");
+    o = classify("ok", 1, 0, 0);
+    ok(!o.success && o.live_answer && o.cls == OUTCOME_DROPPED, "ok without an agent on an agent campaign is not a success");
+    o = classify("ok", 1, 0, 1);
+    ok(o.success && o.cls == OUTCOME_SUCCESS, "ok on an agentless campaign = success");
+    o = classify("abandoned", 1, 0, 0);
+    ok(!o.success && o.live_answer && o.cls == OUTCOME_ABANDONED, "abandoned: live answer, failure");
+    o = classify("machine", 1, 0, 0);
+    ok(!o.success && !o.live_answer && o.cls == OUTCOME_MACHINE, "machine: no live answer");
+    o = classify("busy", 0, 0, 0);
+    ok(!o.success && !o.live_answer && o.cls == OUTCOME_NO_ANSWER, "busy: no answer");
+    o = classify("numberNotExist", 0, 0, 0);
+    is_int(o.cls, OUTCOME_INVALID, "numberNotExist is invalid");
+    ok(!outcome_retryable(o.cls), "an invalid number is not retried");
+    o = classify("weird", 0, 0, 0);
+    ok(o.cls == OUTCOME_ERROR && !o.success, "an unknown status is an error");
+    is_str(o.end_status, "unknown", "and is recorded as unknown");
+    o = classify(NULL, 0, 0, 0);
+    is_str(o.end_status, "unknown", "a missing status is unknown");
+    o = classify("operatorError", 1, 0, 0);
+    ok(o.live_answer, "a failure after an answer still counts the live answer");
+}
+
+/* Recall type 1 vs 0, the count, the interval and the abandon lock. */
+static void test_recall(void)
+{
+    struct recall_rule r1 = { 2, 1800, 1, 72 * 3600 }, r0 = { 1, 600, 0, 0 };
+    struct recall_decision d;
+    struct outcome fail = classify("notAnswer", 0, 0, 0), ok_ = classify("ok", 1, 1, 0);
+    struct outcome ab = classify("abandoned", 1, 0, 0), inv = classify("numberInvalid", 0, 0, 0);
+
+    recall_decide(&r1, 1, &fail, 0, &d);
+    ok(d.state == CALLEE_PENDING_RETRY && d.delay_s == 1800, "type 1: first failure is recalled after the interval");
+    recall_decide(&r1, 2, &fail, 0, &d);
+    is_int(d.state, CALLEE_PENDING_RETRY, "type 1: second failure (recall 1 of 2 used) is recalled");
+    recall_decide(&r1, 3, &fail, 0, &d);
+    is_int(d.state, CALLEE_UNANSWERED, "type 1: third failure uses up recall_num 2: unanswered");
+    recall_decide(&r1, 1, &ok_, 0, &d);
+    is_int(d.state, CALLEE_ANSWERED, "type 1: a success is final");
+    recall_decide(&r1, 1, &ab, 0, &d);
+    ok(d.state == CALLEE_PENDING_RETRY && d.delay_s == 72 * 3600, "an abandon waits the abandon lock, not the interval");
+    r1.abandon_lock_s = 60;
+    recall_decide(&r1, 1, &ab, 0, &d);
+    is_int(d.delay_s, 1800, "a lock shorter than the interval: the interval wins");
+    recall_decide(&r1, 1, &inv, 0, &d);
+    is_int(d.state, CALLEE_UNANSWERED, "an invalid number is final at once");
+    recall_decide(&r0, 1, &ok_, 0, &d);
+    ok(d.state == CALLEE_PENDING_RETRY && d.delay_s == 600, "type 0: a success is recalled too");
+    recall_decide(&r0, 2, &fail, 1, &d);
+    is_int(d.state, CALLEE_ANSWERED, "type 0: out of recalls after an earlier success: answered");
+    recall_decide(&r0, 2, &fail, 0, &d);
+    is_int(d.state, CALLEE_UNANSWERED, "type 0: out of recalls, never answered: unanswered");
+    struct recall_rule none = { 0, 60, 1, 0 };
+    recall_decide(&none, 1, &fail, 0, &d);
+    is_int(d.state, CALLEE_UNANSWERED, "recall_num 0: one attempt only");
+}
+
+/* Priority hand-out and turn-taking. */
+static void test_alloc(void)
+{
+    struct alloc_item it[4];
+    unsigned cur = 0;
+
+    it[0] = (struct alloc_item){ 3, -1, 0 };
+    it[1] = (struct alloc_item){ 1, 4, 0 };
+    it[2] = (struct alloc_item){ 3, -1, 0 };
+    it[3] = (struct alloc_item){ 5, -1, 0 };
+    is_int(alloc_split(it, 4, 10, &cur), 10, "all ten calls given");
+    is_int(it[1].share, 4, "priority 1 takes all it can use first");
+    is_int(it[0].share + it[2].share, 6, "the rest goes to priority 3");
+    ok(it[0].share == 3 && it[2].share == 3, "equal priorities share evenly");
+    is_int(it[3].share, 0, "priority 5 gets nothing while 3 has room");
+    is_int(alloc_split(it, 4, 3, &cur), 3, "three calls");
+    is_int(it[1].share, 3, "priority 1 with room takes every call");
+    it[1].capacity = 0;
+    int a = 0, b = 0;
+    for (int round = 0; round < 10; round++) {
+        alloc_split(it, 4, 1, &cur);
+        a += it[0].share;
+        b += it[2].share;
+        ok(it[3].share == 0, "priority 5 still gets nothing");
+    }
+    ok(a == 5 && b == 5, "one call per round alternates between equal priorities");
+    it[0].capacity = 1;
+    it[2].capacity = 0;
+    is_int(alloc_split(it, 4, 5, &cur), 5, "five calls");
+    ok(it[0].share == 1 && it[3].share == 4, "when higher priorities run dry the next one gets the rest at once");
+    it[3].capacity = 0;
+    is_int(alloc_split(it, 4, 5, &cur), 1, "calls beyond every capacity are not given");
+    is_int(alloc_split(it, 0, 5, &cur), 0, "no campaigns, nothing given");
+}
+
+/* Progressive and agentless pacing. */
+static void test_pacing(void)
+{
+    struct pacer_params p = { PACER_PROGRESSIVE, 1.0, 0, 0, 0 };
+    struct pacer *pc = pacer_new(&p);
+    struct pacer_view v = { 0 };
+
+    v.n_free = 5;
+    is_int(pacer_decide(pc, &v), 5, "progressive 1:1: five free agents, five calls");
+    v.n_ringing = 3;
+    is_int(pacer_decide(pc, &v), 2, "three already ringing: two more");
+    v.n_waiting = 2;
+    is_int(pacer_decide(pc, &v), 0, "ringing + waiting cover the free agents: none");
+    v.n_ringing = 9;
+    is_int(pacer_decide(pc, &v), 0, "never negative");
+    pacer_free(pc);
+    p.callout_rate = 2.5;
+    pc = pacer_new(&p);
+    v.n_free = 3;
+    v.n_ringing = 0;
+    v.n_waiting = 0;
+    is_int(pacer_decide(pc, &v), 7, "rate 2.5 × 3 free = 7 (floored)");
+    pacer_free(pc);
+    p.callout_rate = 1.0;
+    p.max_in_flight = 4;
+    pc = pacer_new(&p);
+    v.n_free = 10;
+    v.n_ringing = 1;
+    is_int(pacer_decide(pc, &v), 3, "a trunk cap of 4 with one in flight: three");
+    pacer_free(pc);
+    p.mode = PACER_AGENTLESS;
+    p.max_in_flight = 20;
+    pc = pacer_new(&p);
+    v.n_free = 0;
+    v.n_ringing = 5;
+    v.n_waiting = 0;
+    is_int(pacer_decide(pc, &v), 15, "agentless fills the cap regardless of agents");
+    pacer_free(pc);
+    p.max_in_flight = 0;
+    pc = pacer_new(&p);
+    is_int(pacer_decide(pc, &v), 0, "agentless without a cap places nothing");
+    pacer_free(pc);
+    p.mode = PACER_PROGRESSIVE;
+    p.callout_rate = 0;
+    pc = pacer_new(&p);
+    v.n_free = 2;
+    v.n_ringing = 0;
+    is_int(pacer_decide(pc, &v), 2, "a zero callout_rate means the default 1");
+    pacer_free(pc);
+}
+
+/* Caller rotation, concurrency cap, calls-per-second bucket, non-normal states. */
+static void test_callers(void)
+{
+    struct caller_line a, b, c;
+    struct caller_line *lines[3] = { &a, &b, &c };
+    unsigned cur = 0;
+    int out[64], n;
+
+    callers_line_init(&a, "+4420000001");
+    callers_line_init(&b, "+4420000002");
+    callers_line_init(&c, "+4420000003");
+    c.state = 4;
+    n = callers_pick(lines, 3, 4, 100.0, &cur, out);
+    is_int(n, 4, "four calls picked from two usable lines");
+    ok(out[0] != out[1] && out[1] != out[2] && out[2] != out[3], "picks alternate between lines");
+    ok(a.in_flight == 2 && b.in_flight == 2 && c.in_flight == 0, "a disabled line (state 4) is never used");
+    callers_line_init(&a, "+4420000001");
+    a.max_cps = 2;
+    a.max_concurrent = 1000;
+    lines[1] = &a;
+    n = callers_pick(lines + 1, 1, 10, 200.0, &cur, out);
+    is_int(n, 2, "max_cps 2: two dials at one instant");
+    is_int(callers_pick(lines + 1, 1, 10, 200.4, &cur, out), 0, "no token 0.4 s later");
+    is_int(callers_pick(lines + 1, 1, 10, 200.5, &cur, out), 1, "one token after 0.5 s at 2 cps");
+    int total = 0;
+    for (int t = 0; t < 100; t++)
+        total += callers_pick(lines + 1, 1, 10, 201.0 + t * 0.1, &cur, out);
+    ok(total <= 21 && total >= 19, "over 10 s at 2 cps about 20 dials");
+    callers_line_init(&b, "+4420000002");
+    b.max_concurrent = 3;
+    b.max_cps = 100;
+    lines[0] = &b;
+    is_int(callers_pick(lines, 1, 10, 300.0, &cur, out), 3, "max_concurrent 3 caps in-flight calls");
+    callers_release(&b, 0);
+    is_int(callers_pick(lines, 1, 10, 300.0, &cur, out), 1, "a released slot is reusable");
+    c.state = 2;
+    lines[0] = &c;
+    is_int(callers_pick(lines, 1, 5, 400.0, &cur, out), 0, "a suspended line (state 2) gives nothing");
+}
+
+/* Runs every group. */
+int main(void)
+{
+    test_callers();
+    test_outcome_vocabulary();
+    test_outcome_classes();
+    test_recall();
+    test_alloc();
+    test_pacing();
+    return tap_done();
+}
