@@ -40,7 +40,7 @@ fi
 psql() { command psql -X -q -v ON_ERROR_STOP=1 -d "$DIALER_DATABASE_URL" "$@"; }
 "$root/sql/migrate.sh" "$DIALER_DATABASE_URL"
 
-dport=$(free_port); cport=$(free_port); ctl=$(free_port)
+read -r dport cport ctl <<<"$(free_ports 3)"
 "$SIM" -s "$SCENARIO" --print-sql | psql >/dev/null
 name="demo-$(date +%Y%m%d-%H%M%S)"
 psql <<SQL

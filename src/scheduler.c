@@ -1238,8 +1238,15 @@ static void attempt_fetched(const struct db_result *r, void *arg)
         return;
     }
     if (db_result_value(r, 0, 3)[0] == 't') {
-        /* Already ended: a repeat or a late event changes nothing. */
-        sched_req_done(rq, 200, API_OK, "ok (attempt already ended)");
+        /* Already ended: a repeat changes nothing; a late earlier event only fills in its own
+         * timestamp (the statement keeps a time already set and the highest seq). */
+        if (rq->ev.kind == OUTCOME_ENDED ||
+            store_event(s->db, rq->ev.attempt_id, outcome_event_name(rq->ev.kind), rq->ev.at_ms,
+                        rq->ev.agent_id, rq->ev.session_id, rq->ev.seq, event_written, rq) != 0) {
+            sched_req_done(rq, 200, API_OK, "ok (attempt already ended)");
+            return;
+        }
+        s->writes++;
         return;
     }
     /* Another event for the same attempt may have adopted it meanwhile. */

@@ -82,7 +82,13 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "   connected_at = CASE WHEN $2 = 'connected' THEN coalesce(connected_at, to_timestamp($3::float8 / 1000)) ELSE connected_at END,"
         "   agent_id = coalesce(agent_id, $4), session_id = coalesce(session_id, $5),"
         "   last_seq = greatest(last_seq, $6::int)"
-        " WHERE id = $1 RETURNING ended_at IS NOT NULL", 6 },
+        /* A repeat (nothing new to record) leaves the row untouched. */
+        " WHERE id = $1 AND (CASE $2 WHEN 'ringing' THEN ringing_at IS NULL"
+        "                           WHEN 'answered' THEN answered_at IS NULL"
+        "                           WHEN 'connected' THEN connected_at IS NULL ELSE false END"
+        "                    OR (agent_id IS NULL AND $4::text IS NOT NULL)"
+        "                    OR (session_id IS NULL AND $5::text IS NOT NULL))"
+        " RETURNING ended_at IS NOT NULL", 6 },
     [STORE_ATTEMPT_FINISH] = { "attempt_finish",
         "WITH a AS ("
         "  UPDATE dialer.attempts SET ended_at = to_timestamp($2::float8 / 1000), end_status = $3,"

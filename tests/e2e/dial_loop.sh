@@ -11,7 +11,6 @@ STACK_DIR=$(mktemp -d "${TEST_WORK:-/tmp}/loop.XXXXXX")
 . "$root/tests/lib/stack.sh"
 trap stack_down EXIT
 
-DIALERD_PORT=$(free_port)
 stack_pg || { echo "not ok - private cluster starts and migrates"; exit 1; }
 stack_sim "$root/tests/e2e/scenarios/loop.json" || { echo "not ok - dialer-sim starts"; exit 1; }
 # Short carrier timeout so that the stall below is noticed; abandon lock off so a rare abandon
@@ -27,12 +26,17 @@ INSERT INTO dialer.campaigns (name, mode, skill_group_id, callers, recall_num, r
                               ring_timeout_s)
 VALUES ('loop-a', 'progressive', 1, '{+442070000001,+442070000002}', 1, 1, 15),
        ('loop-b', 'progressive', 1, '{+442070000003}', 1, 1, 15);
+INSERT INTO dialer.campaigns (name, mode, max_concurrent, callers, recall_num, ring_timeout_s)
+VALUES ('loop-c', 'agentless', 8, '{+442070000003}', 0, 15);
 INSERT INTO dialer.callees (campaign_id, number)
 SELECT (SELECT id FROM dialer.campaigns WHERE name = 'loop-a'), '+4477' || lpad(g::text, 8, '0')
   FROM generate_series(1, 2000) g;
 INSERT INTO dialer.callees (campaign_id, number)
 SELECT (SELECT id FROM dialer.campaigns WHERE name = 'loop-b'), '+4478' || lpad(g::text, 8, '0')
   FROM generate_series(1, 400) g;
+INSERT INTO dialer.callees (campaign_id, number)
+SELECT (SELECT id FROM dialer.campaigns WHERE name = 'loop-c'), '+4479' || lpad(g::text, 8, '0')
+  FROM generate_series(1, 300) g;
 SQL
 
 # --- the carrier goes away for a while, three ways -------------------------------------------
@@ -52,10 +56,10 @@ tap_like "$st" '"rejected_500":[1-9]' "the carrier answered 500s during the outa
 tap_like "$st" '"held":[1-9]' "and held dials without answering"
 
 # --- both campaigns complete ------------------------------------------------------------------
-wait_until 240 bash -c "[ \$(psql -XAtc \"SELECT count(*) FROM dialer.campaigns WHERE status = 4\") = 2 ]"
-tap_ok $? "both campaigns complete (status 4)"
+wait_until 240 bash -c "[ \$(psql -XAtc \"SELECT count(*) FROM dialer.campaigns WHERE status = 4\") = 3 ]"
+tap_ok $? "all three campaigns complete (status 4)"
 tap_is "$(q "SELECT count(*) FROM dialer.callees WHERE state NOT IN (1, 2)")" 0 "every callee is final"
-tap_is "$(q "SELECT count(*) FROM dialer.callees")" 2400 "no callee lost"
+tap_is "$(q "SELECT count(*) FROM dialer.callees")" 2700 "no callee lost"
 tap_is "$(q "SELECT count(*) FROM dialer.attempts WHERE ended_at IS NULL")" 0 "no attempt left open"
 tap_is "$(q "SELECT count(*) FROM dialer.callees c
              WHERE c.attempts <> (SELECT count(*) FROM dialer.attempts a WHERE a.callee_id = c.id)")" 0 \
@@ -67,8 +71,9 @@ tap_is "$(q "SELECT count(*) FROM dialer.attempts WHERE end_status IN ('operator
 bad=$(q "WITH first AS (SELECT DISTINCT ON (callee_id) callee_id, success, end_status
                           FROM dialer.attempts ORDER BY callee_id, attempt_no)
          SELECT count(*) FROM dialer.callees c JOIN first f ON f.callee_id = c.id
+          JOIN dialer.campaigns k ON k.id = c.campaign_id
           WHERE c.attempts <> CASE WHEN f.success OR f.end_status IN ('numberNotExist', 'numberInvalid')
-                                   THEN 1 ELSE 2 END")
+                                     OR k.recall_num = 0 THEN 1 ELSE 2 END")
 tap_is "$bad" 0 "attempts per callee follow the rule (success or invalid number: 1, else 2)"
 tap_is "$(q "SELECT count(*) FROM dialer.callees c
              WHERE (c.state = 1) <> EXISTS (SELECT 1 FROM dialer.attempts a WHERE a.callee_id = c.id AND a.success)")" 0 \
@@ -79,7 +84,7 @@ gap=$(q "SELECT count(*) FROM dialer.attempts a JOIN dialer.attempts b
 tap_is "$gap" 0 "a recall waits recall_interval_min (1 minute) after the failed attempt"
 
 # --- the database against the simulator's ground truth ----------------------------------------
-kill -TERM "$SIM_PID"; wait_until 10 bash -c "! kill -0 $SIM_PID"
+stack_stop "$SIM_PID" dialer-sim "$STACK_DIR/sim.log"
 truth_load
 tap_is "$(q "SELECT count(*) FROM truth WHERE j->>'type' = 'duplicate_dial'")" 0 \
     "no attempt id reached the carrier twice as a new dial"
@@ -101,15 +106,31 @@ tap_is "$(q "SELECT count(*) FROM dialer.attempts WHERE end_status = 'abandoned'
     "abandoned count equals the simulator's abandons"
 tap_is "$(q "SELECT count(*) FROM dialer.attempts a JOIN truth t
                ON t.j->>'type' = 'call' AND (t.j->>'attempt_id')::bigint = a.id
-             WHERE a.success <> (t.j->>'end_status' = 'ok' AND t.j->>'agent_id' IS NOT NULL)")" 0 \
-    "success is exactly: answered and connected to an agent"
+             WHERE a.success <> (t.j->>'end_status' = 'ok'
+                                 AND (t.j->>'agent_id' IS NOT NULL OR a.skill_group_id IS NULL))")" 0 \
+    "success is exactly: answered and connected to an agent (agentless: answered)"
 tap_is "$(q "SELECT count(*) FROM dialer.attempts WHERE dialed_at IS NULL OR session_id IS NULL")" 0 \
     "every attempt records when it was dialed and its carrier session"
 tap_is "$(q "SELECT count(*) FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id
              WHERE NOT (a.caller = ANY (c.callers))")" 0 "every dial used one of its campaign's callers"
+peak=$(q "WITH ev AS (
+             SELECT (j->>'dialed_at')::bigint AS t, 1 AS d FROM truth
+              WHERE j->>'type' = 'call' AND j->>'campaign_id' = (SELECT id::text FROM dialer.campaigns WHERE name = 'loop-c')
+             UNION ALL
+             SELECT (j->>'ended_at')::bigint, -1 FROM truth
+              WHERE j->>'type' = 'call' AND j->>'campaign_id' = (SELECT id::text FROM dialer.campaigns WHERE name = 'loop-c'))
+           SELECT max(s) FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS s FROM ev) x")
+tap_like "$peak" '^[1-8]$' "agentless: never more than max_concurrent (8) calls in flight at the carrier (peak $peak)"
+tap_is "$(q "SELECT count(*) FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id
+             WHERE c.name = 'loop-c' AND (a.agent_id IS NOT NULL OR a.skill_group_id IS NOT NULL)")" 0 \
+    "agentless calls carry no skill group and reach no agent"
+tap_is "$(q "SELECT count(*) FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id
+             WHERE c.name = 'loop-c' AND a.end_status = 'ok' AND NOT a.success")" 0 \
+    "agentless: an answered call is a success without an agent"
 used=$(q "SELECT count(DISTINCT caller) FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id WHERE c.name = 'loop-a'")
 tap_is "$used" 2 "a campaign's callers are rotated"
 tap_like "$(q "SELECT max(attempt_no) FROM dialer.attempts")" '^2$' "no callee went past recall_num"
+stack_stop "$DIALERD_PID" dialerd "$STACK_DIR/dialerd.log"
 grep -q 'level=error' "$STACK_DIR/dialerd.log"; tap_ok $((! $?)) "dialerd logged no error" \
     "$(grep -m3 'level=error' "$STACK_DIR/dialerd.log" | tr '\n' ' ')"
 

@@ -1,5 +1,8 @@
 # Starts and stops the real stack for end-to-end tests: a private PostgreSQL, dialer-sim, dialerd.
 # Source after tap.sh; set STACK_DIR first. Every process started here is stopped by stack_down.
+# The ports are chosen once, together, so that no two of them can be the same.
+read -r DIALERD_PORT STACK_SIM_PORTS_A STACK_SIM_PORTS_B STACK_SIM_PORTS_C <<<"$(free_ports 4)"
+STACK_SIM_PORTS="$STACK_SIM_PORTS_A $STACK_SIM_PORTS_B $STACK_SIM_PORTS_C"
 
 STACK_PIDS=()
 
@@ -15,7 +18,7 @@ stack_pg() {
 stack_sim() {
     local scenario=$1; shift
     local cport sport ctlport
-    cport=$(free_port); sport=$(free_port); ctlport=$(free_port)
+    read -r cport sport ctlport <<<"$STACK_SIM_PORTS"
     SIM_LOG="$STACK_DIR/truth.jsonl"
     "$root/$BUILD/dialer-sim" -s "$scenario" --print-sql | psql -Xq >/dev/null || return 1
     "$root/$BUILD/dialer-sim" -s "$scenario" --dialerd "http://127.0.0.1:$DIALERD_PORT" \
@@ -25,7 +28,7 @@ stack_sim() {
     STACK_PIDS+=("$SIM_PID")
     SIM_CARRIER="http://127.0.0.1:$cport"; SIM_SMS="http://127.0.0.1:$sport"
     SIM_CONTROL="http://127.0.0.1:$ctlport"
-    wait_until 10 curl -sf "$SIM_CONTROL/healthz"
+    wait_until 20 curl -sf "$SIM_CONTROL/healthz" || { tail -5 "$STACK_DIR/sim.log" >&2; return 1; }
 }
 
 # stack_dialerd [--set k=v…]: dialerd pointed at the simulator; waits for /healthz.
@@ -35,7 +38,20 @@ stack_dialerd() {
         >>"$STACK_DIR/dialerd.log" 2>&1 &
     DIALERD_PID=$!
     STACK_PIDS+=("$DIALERD_PID")
-    wait_until 15 curl -sf "http://127.0.0.1:$DIALERD_PORT/healthz"
+    wait_until 20 curl -sf "http://127.0.0.1:$DIALERD_PORT/healthz" \
+        || { tail -5 "$STACK_DIR/dialerd.log" >&2; return 1; }
+}
+
+# stack_stop PID NAME LOG: SIGTERM, wait up to 30 s, then checks exit status 0 and that no
+# sanitizer (ASan / UBSan / LeakSanitizer) report is in the log.
+stack_stop() {
+    local pid=$1 name=$2 log=$3 rc
+    kill -TERM "$pid" 2>/dev/null
+    wait_until 30 bash -c "! kill -0 $pid 2>/dev/null"
+    wait "$pid" 2>/dev/null; rc=$?
+    tap_is "$rc" 0 "$name exits with status 0 after SIGTERM"
+    ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log"
+    tap_ok $? "$name: no sanitizer report" "$(grep -m2 -E 'Sanitizer|runtime error' "$log" | tr '\n' ' ')"
 }
 
 # stack_down: stops every process and the cluster.

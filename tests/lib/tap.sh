@@ -39,12 +39,19 @@ http() {
     printf '%s %s\n' "${code:-000}" "$(printf '%s' "$out" | sed '$d' | tr -d '\n')"
 }
 
-# free_port: a loopback TCP port nothing listens on.
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
+# free_ports N: N distinct loopback TCP ports that nothing listens on, on one line. Ports are
+# picked before anything binds them, so take every port a test needs in one call.
+free_ports() {
+    local want=${1:-1} got=() p
+    for _ in $(seq 1 400); do
+        [ ${#got[@]} -ge "$want" ] && break
         p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+        case " ${got[*]} " in *" $p "*) continue ;; esac
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || got+=("$p")
     done
-    return 1
+    [ ${#got[@]} -ge "$want" ] || return 1
+    echo "${got[*]}"
 }
+
+# free_port: one such port.
+free_port() { free_ports 1; }
