@@ -42,7 +42,7 @@ SHELL_SRC  := src/util.c src/log.c src/config.c src/db.c src/api.c src/httpc.c s
 DAEMON_SRC := src/main.c $(SHELL_SRC) $(CORE_SRC)
 # dialer-sim: carrier + ACD + agents + SMS gateway, driven by a scenario file.
 SCENARIO_SRC := src/scenario.c
-SIM_SRC    := $(wildcard src/sim/*.c) $(SCENARIO_SRC) src/util.c src/log.c src/httpc.c
+SIM_SRC    := $(wildcard src/sim/*.c) $(SCENARIO_SRC) src/util.c src/log.c src/httpc.c src/hmap.c
 
 UNIT_TESTS := test_config test_log test_util test_core test_scenario
 # C programs the end-to-end suites drive against a real PostgreSQL.
