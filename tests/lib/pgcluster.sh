@@ -41,7 +41,8 @@ as_owner() {
 free_port() {
     local p tries=0
     while [ $tries -lt 200 ]; do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        # Below Linux's ephemeral range (32768+), where client sockets take their local ports.
+        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % 22000 ))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"; return
         fi
@@ -105,8 +106,20 @@ log_min_messages = warning
 log_min_error_statement = panic
 EOF
     fi
-    as_owner "$bindir/pg_ctl" -D "$data" -l "$pglog" -w -t 60 start >/dev/null \
-        || { tail -20 "$pglog" >&2; die "pg_ctl start failed (log: $pglog)"; }
+    local tries=0
+    until as_owner "$bindir/pg_ctl" -D "$data" -l "$pglog" -w -t 60 start >/dev/null; do
+        # Another process may have taken the port between the probe and the bind: move on.
+        if grep -q 'Address already in use' "$pglog" && [ $tries -lt 5 ]; then
+            tries=$((tries + 1))
+            port=$(free_port)
+            echo "$port" > "$dir/port"
+            sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
+            : > "$pglog"
+            continue
+        fi
+        tail -20 "$pglog" >&2
+        die "pg_ctl start failed (log: $pglog)"
+    done
     cat > "$dir/env" <<EOF
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 export DIALER_DATABASE_URL='postgresql://postgres@127.0.0.1:$port/postgres'

@@ -45,7 +45,8 @@ free_ports() {
     local want=${1:-1} got=() p
     for _ in $(seq 1 400); do
         [ ${#got[@]} -ge "$want" ] && break
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        # Below Linux's ephemeral range (32768+), where client sockets take their local ports.
+        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % 22000 ))
         case " ${got[*]} " in *" $p "*) continue ;; esac
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || got+=("$p")
     done
