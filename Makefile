@@ -35,7 +35,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -I
 LDLIBS   := $(PKG_LIBS) -L$(PG_LIBDIR) -lpq -lm
 
 # Pure core: no I/O, unit-tested in isolation.
-CORE_SRC   := src/pacing.c src/outcome.c src/recall.c src/alloc.c src/callers.c
+CORE_SRC   := src/pacing.c src/outcome.c src/recall.c src/alloc.c src/callers.c src/window.c
 # I/O shell.
 SHELL_SRC  := src/util.c src/log.c src/config.c src/db.c src/api.c src/httpc.c src/hmap.c \
               src/store.c src/carrier.c src/scheduler.c

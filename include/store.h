@@ -24,6 +24,10 @@ enum store_stmt {
     STORE_CAMPAIGN_OVERTIME,    /* -> terminated (reason 2) once not_after has passed */
     STORE_CAMPAIGN_COMPLETE,    /* running -> completed when every callee is final */
     STORE_RECONCILE_LIST,       /* attempts in flight for longer than they can be */
+    STORE_ZONE_SECONDS,         /* local second of the day in each zone ($1 text[]) */
+    STORE_CALLEE_ZONES,         /* distinct time zones of a campaign's waiting callees */
+    STORE_DNC_SWEEP_CAMPAIGN,   /* waiting callees of a campaign on dialer.dnc -> unanswered */
+    STORE_DNC_SWEEP_NUMBER,     /* waiting callees with this number, once it is on dialer.dnc */
     STORE_N_STMTS
 };
 
@@ -32,13 +36,20 @@ const struct db_stmt *store_statements(int *n);
 
 /*
  * Claims up to `n` dialable callees of a campaign in one statement: state 0/4 -> 3, attempts
- * + 1 and an attempt row each, caller i of `callers` (n entries) on the i-th row. Rows come
- * back as: attempt_id, callee_id, number, attempt_no, uui, variables (JSON text), caller,
- * prior_success ('t'/'f'), callee time_zone. Same callback contract as db_exec().
+ * + 1 and an attempt row each, caller i of `callers` (n entries) on the i-th row. When
+ * `open_zones` is not NULL only callees whose zone (their own, else `campaign_tz`) is one of
+ * the `n_open` zones are taken. Rows come back as: attempt_id, callee_id, number, attempt_no,
+ * uui, variables (JSON text), caller, prior_success ('t'/'f'), callee time_zone. Same
+ * callback contract as db_exec().
  */
 int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
                 const char *const *callers, int64_t skill_group_id, const char *instance,
+                const char *campaign_tz, const char *const *open_zones, int n_open,
                 db_cb cb, void *arg);
+
+/* Runs a statement whose only parameter is a text array (zone names). */
+int store_by_array(struct db *db, enum store_stmt stmt, const char *const *items, int n,
+                   db_cb cb, void *arg);
 
 /* What an attempt's end writes (STORE_ATTEMPT_FINISH). Times are Unix ms, 0 = unknown. */
 struct store_finish {

@@ -11,6 +11,7 @@
 #include "recall.h"
 #include "store.h"
 #include "util.h"
+#include "window.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -30,6 +31,7 @@
 
 #define SCHED_MAX_CALLERS 64
 #define SCHED_MAX_GROUPS 8
+#define SCHED_MAX_ZONES 64
 
 enum camp_mode { MODE_PROGRESSIVE, MODE_PREDICTIVE, MODE_AGENTLESS };
 
@@ -53,6 +55,13 @@ struct campaign {
     int ring_timeout_s;
     struct recall_rule recall;
     char *uui, *variables;
+    char tz[64];                   /* the campaign's zone: callees without their own use it */
+    struct window win;             /* daily time_ranges; none = all day */
+    int bad_ranges;                /* time_ranges did not parse: never dialled */
+    char *zones[SCHED_MAX_ZONES];  /* time zones of waiting callees that have their own */
+    int n_zones;
+    int refresh;                   /* callees changed: look at zones and do-not-call again */
+    double next_refresh;           /* mono s: no sooner than this (imports notify in bursts) */
     struct pool *pool;
     int in_flight;                 /* calls of this campaign in memory */
     int claiming;                  /* a claim statement is out */
@@ -119,6 +128,12 @@ struct pool {
     struct campaign *top;          /* its highest-priority running campaign: sets the pacing */
 };
 
+/* A zone's local second of the day as PostgreSQL said it, and when (mono s). */
+struct zone_clock {
+    int sod;
+    double at;
+};
+
 struct sched {
     struct event_base *base;
     struct db *db;
@@ -130,6 +145,9 @@ struct sched {
     struct hmap *pools;            /* key -> pool */
     struct hmap *lines;            /* number -> caller_line */
     struct hmap *calls;            /* attempt id text -> call */
+    struct hmap *zones;            /* zone name -> zone_clock */
+    double next_zone_read;         /* mono s */
+    int zone_reading;
     struct event *tick_ev, *kick_ev;
     int loaded;                    /* first full load done */
     int loading;                   /* load statements out */
@@ -177,6 +195,7 @@ static const char *sched_copy(char *dst, size_t len, const char *src)
 }
 
 static void sched_kick(struct sched *s);
+static int campaign_open_zones(struct sched *s, struct campaign *c, double now, const char **out);
 static void sched_call_end(struct call *c, const char *end_status, int64_t ended_ms,
                            const char *hangup_side, const char *keys, int seq,
                            struct sched_req *rq);
@@ -473,9 +492,18 @@ static void set_str(char **dst, const char *src)
     *dst = src ? util_xstrdup(src) : NULL;
 }
 
+/* Forgets a campaign's callee zones. */
+static void campaign_zones_clear(struct campaign *c)
+{
+    for (int i = 0; i < c->n_zones; i++)
+        free(c->zones[i]);
+    c->n_zones = 0;
+}
+
 /* Frees a campaign object (its calls must be gone). */
 static void campaign_free(struct campaign *c)
 {
+    campaign_zones_clear(c);
     free(c->uui);
     free(c->variables);
     free(c);
@@ -522,6 +550,16 @@ static void campaign_apply_row(struct sched *s, const struct db_result *r, int i
     c->not_before = v ? atof(v) : 0;
     v = db_result_value(r, i, 12);
     c->not_after = v ? atof(v) : 0;
+    snprintf(c->tz, sizeof(c->tz), "%s", db_result_value(r, i, 13) ? db_result_value(r, i, 13) : "UTC");
+    {
+        char err[200];
+        if (window_parse(db_result_value(r, i, 14), &c->win, err, sizeof(err)) != 0) {
+            /* The database validates time_ranges; a row that still fails is not dialled. */
+            log_error("campaign.time_ranges", "campaign=%" PRId64 " error=%s action=\"not dialled\"",
+                      id, log_q(err));
+        }
+        c->bad_ranges = c->win.n == 0 && strcmp(db_result_value(r, i, 14) ? db_result_value(r, i, 14) : "[]", "[]") != 0;
+    }
     c->ring_timeout_s = (int)db_result_int(r, i, 15, 30);
     c->recall.recall_num = (int)db_result_int(r, i, 16, 0);
     c->recall.interval_s = (int)db_result_int(r, i, 17, 30) * 60;
@@ -533,6 +571,7 @@ static void campaign_apply_row(struct sched *s, const struct db_result *r, int i
     /* New data may mean new callees or new rules: look again at once. */
     c->empty_until = 0;
     c->next_time_check = now;
+    c->refresh = 1;
 }
 
 /* Brings each pool's pacer in line with its top running campaign (priority 1 highest). */
@@ -874,9 +913,10 @@ static void claim_done(const struct db_result *r, void *arg)
             camp->next_complete_check = now + 1.0;
             campaign_transition(s, camp, STORE_CAMPAIGN_COMPLETE);
         }
-    } else {
-        sched_kick(s);
     }
+    /* Full: there may be more to claim. Short: the calls it could not use go to the next
+     * priority now rather than at the next tick. */
+    sched_kick(s);
     free(cx);
 }
 
@@ -932,7 +972,12 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         want = s->o.claim_batch_max;
     while ((c = hmap_next(s->campaigns, &pos, NULL)) != NULL && n < 64) {
         int room;
-        if (c->pool != p || c->gone || c->status != 1 || c->claiming || now < c->empty_until)
+        const char *open[SCHED_MAX_ZONES + 1];
+        if (c->pool != p || c->gone || c->status != 1 || c->claiming || now < c->empty_until ||
+            c->bad_ranges)
+            continue;
+        /* Outside every window of every zone it dials in: not dialable now. */
+        if (campaign_open_zones(s, c, now, open) == 0)
             continue;
         room = callers_room(c->lines, c->n_lines, now);
         if (c->mode == MODE_AGENTLESS && c->max_concurrent > 0 &&
@@ -971,8 +1016,16 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         cx->camp = c;
         cx->pool = p;
         cx->asked = k;
-        if (store_claim(s->db, c->id, c->random_order, k, callers, p->skill_group_id,
-                        s->instance, claim_done, cx) != 0) {
+        {
+            const char *open[SCHED_MAX_ZONES + 1];
+            int n_open = campaign_open_zones(s, c, now, open);
+            if (store_claim(s->db, c->id, c->random_order, k, callers, p->skill_group_id,
+                            s->instance, c->tz, n_open < 0 ? NULL : open, n_open,
+                            claim_done, cx) != 0)
+                k = -1;
+        }
+        if (k < 0) {
+            k = cx->asked;
             for (int j = 0; j < k; j++)
                 callers_release(cx->lines[j], 1);
             free(cx);
@@ -983,6 +1036,184 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         log_debug("sched.claim", "pool=%s campaign=%" PRId64 " n=%d free=%d ringing=%d waiting=%d",
                   p->key, c->id, k, v.n_free, v.n_ringing, v.n_waiting);
     }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Windows and do-not-call                                                                      */
+
+/* The campaign a refresh statement was about, looked up again when its answer comes. */
+struct camp_ref {
+    struct sched *s;
+    int64_t id;
+};
+
+/* Finds a loaded campaign by id. */
+static struct campaign *campaign_get(struct sched *s, int64_t id)
+{
+    char key[24];
+
+    snprintf(key, sizeof(key), "%" PRId64, id);
+    return hmap_get(s->campaigns, key);
+}
+
+/* callee_zones result: the zones of a campaign's waiting callees. */
+static void callee_zones_loaded(const struct db_result *r, void *arg)
+{
+    struct camp_ref *ref = arg;
+    struct campaign *c = campaign_get(ref->s, ref->id);
+
+    ref->s->writes--;
+    if (c && db_result_ok(r)) {
+        int rows = db_result_rows(r);
+        campaign_zones_clear(c);
+        for (int i = 0; i < rows && c->n_zones < SCHED_MAX_ZONES; i++)
+            c->zones[c->n_zones++] = util_xstrdup(db_result_value(r, i, 0));
+        if (rows > SCHED_MAX_ZONES)
+            log_warn("campaign.zones", "campaign=%" PRId64 " zones=%d kept=%d action=\"callees in "
+                     "other zones wait\"", c->id, rows, SCHED_MAX_ZONES);
+        ref->s->next_zone_read = 0;
+    } else if (c) {
+        c->refresh = 1;
+    }
+    free(ref);
+}
+
+/* Do-not-call sweep result. */
+static void dnc_swept(const struct db_result *r, void *arg)
+{
+    struct camp_ref *ref = arg;
+    struct sched *s = ref->s;
+
+    s->writes--;
+    if (!db_result_ok(r)) {
+        struct campaign *c = campaign_get(s, ref->id);
+        log_warn("dnc.sweep", "error=%s", log_q(db_result_error(r)));
+        if (c)
+            c->refresh = 1;
+    } else if (db_result_rows(r) > 0) {
+        /* Those callees were the last waiting ones, perhaps: let completion look again. A
+         * campaign sweep returns callee ids; a number sweep returns the campaigns touched. */
+        int rows = db_result_rows(r);
+        log_info("dnc.sweep", "campaign=%" PRId64 " callees_removed=%d", ref->id, rows);
+        for (int i = 0; i < (ref->id ? 1 : rows); i++) {
+            struct campaign *c = campaign_get(s, ref->id ? ref->id : db_result_int(r, i, 0, 0));
+            if (c)
+                c->empty_until = 0;
+        }
+    }
+    free(ref);
+}
+
+/* After callees change: take do-not-call numbers out and re-read the callees' zones. */
+static void campaign_refresh(struct sched *s, struct campaign *c, double now)
+{
+    struct camp_ref *ref;
+
+    if (!c->refresh || now < c->next_refresh || c->gone)
+        return;
+    c->refresh = 0;
+    c->next_refresh = now + 5;
+    ref = util_xcalloc(1, sizeof(*ref));
+    ref->s = s;
+    ref->id = c->id;
+    if (store_by_id(s->db, STORE_DNC_SWEEP_CAMPAIGN, c->id, dnc_swept, ref) == 0)
+        s->writes++;
+    else
+        free(ref), c->refresh = 1;
+    if (c->win.n == 0)
+        return;
+    ref = util_xcalloc(1, sizeof(*ref));
+    ref->s = s;
+    ref->id = c->id;
+    if (store_by_id(s->db, STORE_CALLEE_ZONES, c->id, callee_zones_loaded, ref) == 0)
+        s->writes++;
+    else
+        free(ref), c->refresh = 1;
+}
+
+/* zone_seconds result: every zone's clock. */
+static void zones_read(const struct db_result *r, void *arg)
+{
+    struct sched *s = arg;
+    double now = sched_now();
+    int rows = db_result_rows(r);
+
+    s->zone_reading = 0;
+    s->writes--;
+    if (!db_result_ok(r)) {
+        log_warn("sched.zones", "error=%s", log_q(db_result_error(r)));
+        return;
+    }
+    for (int i = 0; i < rows; i++) {
+        const char *z = db_result_value(r, i, 0);
+        struct zone_clock *zc;
+        if (z == NULL)
+            continue;
+        zc = hmap_get(s->zones, z);
+        if (zc == NULL) {
+            zc = util_xcalloc(1, sizeof(*zc));
+            hmap_put(s->zones, z, zc);
+        }
+        zc->sod = (int)db_result_int(r, i, 1, 0);
+        zc->at = now;
+    }
+    sched_kick(s);
+}
+
+/* Asks PostgreSQL for the local time of every zone a windowed campaign uses (once a second). */
+static void zones_refresh(struct sched *s, double now)
+{
+    const char *names[512];
+    int n = 0;
+    size_t pos = 0;
+    struct campaign *c;
+
+    if (s->zone_reading || now < s->next_zone_read)
+        return;
+    s->next_zone_read = now + 1.0;
+    while ((c = hmap_next(s->campaigns, &pos, NULL)) != NULL) {
+        if (c->gone || c->win.n == 0)
+            continue;
+        if (n < 512)
+            names[n++] = c->tz;
+        for (int i = 0; i < c->n_zones && n < 512; i++)
+            names[n++] = c->zones[i];
+    }
+    if (n == 0)
+        return;
+    if (store_by_array(s->db, STORE_ZONE_SECONDS, names, n, zones_read, s) == 0) {
+        s->zone_reading = 1;
+        s->writes++;
+    }
+}
+
+/* Whether a zone's window is open now, from its last reading moved forward on our clock. */
+static int zone_open(struct sched *s, const struct window *w, const char *zone, double now)
+{
+    struct zone_clock *zc = hmap_get(s->zones, zone);
+
+    /* A zone never read yet is treated as closed: no call before we know its time. */
+    if (zc == NULL || now - zc->at > 10)
+        return 0;
+    return window_open(w, zc->sod + (int)floor(now - zc->at));
+}
+
+/*
+ * Zones of a campaign whose window is open now, into out[]. Returns how many, or -1 when the
+ * campaign has no windows (every callee may be dialled).
+ */
+static int campaign_open_zones(struct sched *s, struct campaign *c, double now, const char **out)
+{
+    int n = 0;
+
+    if (c->win.n == 0)
+        return -1;
+    if (zone_open(s, &c->win, c->tz, now))
+        out[n++] = c->tz;
+    for (int i = 0; i < c->n_zones; i++)
+        if (strcmp(c->zones[i], c->tz) != 0 && zone_open(s, &c->win, c->zones[i], now))
+            out[n++] = c->zones[i];
+    return n;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1027,6 +1258,13 @@ static void sched_tick(struct sched *s)
     if (!s->loaded || s->loading)
         return;
     campaigns_time_checks(s, now);
+    {
+        size_t cpos = 0;
+        struct campaign *c;
+        while ((c = hmap_next(s->campaigns, &cpos, NULL)) != NULL)
+            campaign_refresh(s, c, now);
+    }
+    zones_refresh(s, now);
     if (now >= s->next_reconcile) {
         s->next_reconcile = now + 10;
         sched_reconcile(s);
@@ -1470,12 +1708,29 @@ void sched_on_notify(struct sched *s, const char *channel, const char *payload)
                 char key[24];
                 snprintf(key, sizeof(key), "%.0f", cJSON_GetNumberValue(it));
                 c = hmap_get(s->campaigns, key);
-                if (c)
+                if (c) {
                     c->empty_until = 0;
+                    c->refresh = 1;
+                }
             }
         } else {
-            while ((c = hmap_next(s->campaigns, &pos, NULL)) != NULL)
+            while ((c = hmap_next(s->campaigns, &pos, NULL)) != NULL) {
                 c->empty_until = 0;
+                c->refresh = 1;
+            }
+        }
+    } else if (strcmp(table, "dnc") == 0) {
+        const char *num = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "number"));
+        const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "op"));
+        const char *p[1] = { num };
+        /* Only additions matter: a removal lets the number be dialled from the next claim. */
+        if (num && op && strcmp(op, "DELETE") != 0) {
+            struct camp_ref *ref = util_xcalloc(1, sizeof(*ref));
+            ref->s = s;
+            if (db_exec(s->db, STORE_DNC_SWEEP_NUMBER, p, 1, dnc_swept, ref) == 0)
+                s->writes++;
+            else
+                free(ref);
         }
     } else if (strcmp(table, "agents") == 0) {
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id"));
@@ -1517,6 +1772,7 @@ struct sched *sched_setup(struct event_base *base, struct db *db, const struct s
     s->pools = hmap_new();
     s->lines = hmap_new();
     s->calls = hmap_new();
+    s->zones = hmap_new();
     s->carrier = carrier_new(base, o->carrier_url, o->callback_url, o->carrier_timeout_ms,
                              o->carrier_max_conns);
     s->reload_campaigns = s->reload_agents = s->reload_lines = 1;
@@ -1598,6 +1854,10 @@ void sched_cleanup(struct sched *s)
     pos = 0;
     while ((v = hmap_next(s->lines, &pos, NULL)) != NULL)
         free(v);
+    pos = 0;
+    while ((v = hmap_next(s->zones, &pos, NULL)) != NULL)
+        free(v);
+    hmap_free(s->zones);
     hmap_free(s->calls);
     hmap_free(s->campaigns);
     hmap_free(s->pools);

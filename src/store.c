@@ -17,6 +17,7 @@
     "   WHERE c.campaign_id = $1 AND c.state IN (0, 4)" \
     "     AND (c.state = 0 OR c.next_attempt_at <= now())" \
     "     AND NOT EXISTS (SELECT 1 FROM dialer.dnc d WHERE d.number = c.number)" \
+    "     AND ($7::text[] IS NULL OR coalesce(c.time_zone, $6) = ANY ($7::text[]))" \
     "   ORDER BY " ORDER " LIMIT $2 FOR UPDATE OF c SKIP LOCKED" \
     "), upd AS (" \
     "  UPDATE dialer.callees c SET state = 3, attempts = c.attempts + 1" \
@@ -58,8 +59,8 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         " WHERE a.id = $1 ORDER BY s.priority, s.skill_group_id", 1 },
     [STORE_CALLERS_LOAD] = { "callers_load",
         "SELECT number, max_concurrent, max_cps::float8, state FROM dialer.caller_numbers", 0 },
-    [STORE_CLAIM_ORDERED] = { "claim_ordered", STORE_CLAIM_SQL("c.id"), 5 },
-    [STORE_CLAIM_RANDOM] = { "claim_random", STORE_CLAIM_SQL("c.order_key"), 5 },
+    [STORE_CLAIM_ORDERED] = { "claim_ordered", STORE_CLAIM_SQL("c.id"), 7 },
+    [STORE_CLAIM_RANDOM] = { "claim_random", STORE_CLAIM_SQL("c.order_key"), 7 },
     [STORE_ATTEMPT_DIALED] = { "attempt_dialed",
         "UPDATE dialer.attempts SET dialed_at = coalesce(dialed_at, now()),"
         "       session_id = coalesce(session_id, $2)"
@@ -141,6 +142,21 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "         AND a.created_at < now() - make_interval(secs => c.ring_timeout_s + $2::float8))"
         "        OR a.created_at < now() - make_interval(secs => $3::float8))"
         " ORDER BY a.id LIMIT 500", 3 },
+    [STORE_ZONE_SECONDS] = { "zone_seconds",
+        "SELECT zone, sod FROM dialer.zone_seconds($1::text[], now())", 1 },
+    [STORE_CALLEE_ZONES] = { "callee_zones",
+        "SELECT DISTINCT time_zone FROM dialer.callees"
+        " WHERE campaign_id = $1 AND state IN (0, 4) AND time_zone IS NOT NULL LIMIT 500", 1 },
+    [STORE_DNC_SWEEP_CAMPAIGN] = { "dnc_sweep_campaign",
+        "UPDATE dialer.callees c SET state = 2, last_end_status = 'dnc', next_attempt_at = NULL"
+        "  FROM dialer.dnc d"
+        " WHERE c.campaign_id = $1 AND c.state IN (0, 4) AND d.number = c.number"
+        " RETURNING c.id", 1 },
+    [STORE_DNC_SWEEP_NUMBER] = { "dnc_sweep_number",
+        "UPDATE dialer.callees c SET state = 2, last_end_status = 'dnc', next_attempt_at = NULL"
+        " WHERE c.number = $1 AND c.state IN (0, 4)"
+        "   AND EXISTS (SELECT 1 FROM dialer.dnc d WHERE d.number = $1)"
+        " RETURNING c.campaign_id", 1 },
 };
 
 /* The table for db_setup(). */
@@ -150,44 +166,72 @@ const struct db_stmt *store_statements(int *n)
     return store_stmts;
 }
 
-/* Builds a PostgreSQL text[] literal from numbers (digits and '+' only: no quoting needed). */
-static void store_text_array(char *buf, size_t len, const char *const *items, int n)
+/*
+ * Builds a PostgreSQL text[] literal. Every element is double-quoted with " and \\ escaped, so
+ * any text (zone names, numbers) travels as data. Returns -1 when it does not fit.
+ */
+static int store_text_array(char *buf, size_t len, const char *const *items, int n)
 {
     size_t o = 0;
 
+    if (len < 3)
+        return -1;
     buf[o++] = '{';
-    for (int i = 0; i < n && o + 2 < len; i++) {
-        int w = snprintf(buf + o, len - o, "%s\"%s\"", i ? "," : "", items[i]);
-        if (w < 0 || (size_t)w >= len - o)
-            break;
-        o += (size_t)w;
+    for (int i = 0; i < n; i++) {
+        if (i && o < len)
+            buf[o++] = ',';
+        if (o < len)
+            buf[o++] = '"';
+        for (const char *p = items[i]; *p && o + 1 < len; p++) {
+            if (*p == '"' || *p == '\\')
+                buf[o++] = '\\';
+            buf[o++] = *p;
+        }
+        if (o < len)
+            buf[o++] = '"';
     }
-    if (o + 2 <= len) {
-        buf[o++] = '}';
-        buf[o] = '\0';
-    } else {
-        buf[len - 1] = '\0';
-    }
+    if (o + 2 > len)
+        return -1;
+    buf[o++] = '}';
+    buf[o] = '\0';
+    return 0;
 }
 
 /* Claim wrapper. */
 int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
                 const char *const *callers, int64_t skill_group_id, const char *instance,
+                const char *campaign_tz, const char *const *open_zones, int n_open,
                 db_cb cb, void *arg)
 {
-    char cid[24], cnt[16], sg[24], arr[16384];
-    const char *p[5];
+    char cid[24], cnt[16], sg[24], arr[32768], zones[16384];
+    const char *p[7];
 
     snprintf(cid, sizeof(cid), "%" PRId64, campaign_id);
     snprintf(cnt, sizeof(cnt), "%d", n);
     snprintf(sg, sizeof(sg), "%" PRId64, skill_group_id);
-    store_text_array(arr, sizeof(arr), callers, n);
+    if (store_text_array(arr, sizeof(arr), callers, n) != 0 ||
+        (open_zones && store_text_array(zones, sizeof(zones), open_zones, n_open) != 0))
+        return -1;
     p[0] = cid;
     p[1] = cnt;
     p[2] = arr;
     p[3] = skill_group_id > 0 ? sg : NULL;
     p[4] = instance;
-    return db_exec(db, random_order ? STORE_CLAIM_RANDOM : STORE_CLAIM_ORDERED, p, 5, cb, arg);
+    p[5] = campaign_tz;
+    p[6] = open_zones ? zones : NULL;
+    return db_exec(db, random_order ? STORE_CLAIM_RANDOM : STORE_CLAIM_ORDERED, p, 7, cb, arg);
+}
+
+/* Text-array wrapper. */
+int store_by_array(struct db *db, enum store_stmt stmt, const char *const *items, int n,
+                   db_cb cb, void *arg)
+{
+    char arr[32768];
+    const char *p[1] = { arr };
+
+    if (store_text_array(arr, sizeof(arr), items, n) != 0)
+        return -1;
+    return db_exec(db, stmt, p, 1, cb, arg);
 }
 
 /* Formats Unix ms, or NULL for 0. */

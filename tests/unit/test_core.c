@@ -4,6 +4,7 @@
 #include "outcome.h"
 #include "pacing.h"
 #include "recall.h"
+#include "window.h"
 #include "tap.h"
 
 /* Classifies an end status with the given facts. */
@@ -200,12 +201,37 @@ static void test_callers(void)
     lines[1] = &a;
     n = callers_pick(lines + 1, 1, 10, 200.0, &cur, out);
     is_int(n, 2, "max_cps 2: two dials at one instant");
-    is_int(callers_pick(lines + 1, 1, 10, 200.4, &cur, out), 0, "no token 0.4 s later");
-    is_int(callers_pick(lines + 1, 1, 10, 200.5, &cur, out), 1, "one token after 0.5 s at 2 cps");
-    int total = 0;
-    for (int t = 0; t < 100; t++)
-        total += callers_pick(lines + 1, 1, 10, 201.0 + t * 0.1, &cur, out);
-    ok(total <= 21 && total >= 19, "over 10 s at 2 cps about 20 dials");
+    is_int(callers_pick(lines + 1, 1, 10, 200.9, &cur, out), 0, "none 0.9 s later: the window is one second");
+    is_int(callers_pick(lines + 1, 1, 10, 201.06, &cur, out), 2, "two more once the first ones leave the window");
+    {
+        /* Over 20 s of 10 ms steps, no sliding one-second window ever holds more than 2 dials. */
+        double times[200];
+        int nt = 0, worst = 0;
+        callers_line_init(&a, "+4420000001");
+        a.max_cps = 2;
+        a.max_concurrent = 1000;
+        for (int t = 0; t < 2000 && nt < 200; t++) {
+            double now = 300.0 + t * 0.01;
+            int k = callers_pick(lines + 1, 1, 10, now, &cur, out);
+            for (int j = 0; j < k && nt < 200; j++)
+                times[nt++] = now;
+        }
+        for (int i = 0; i < nt; i++) {
+            int inw = 0;
+            for (int j = i; j < nt && times[j] < times[i] + 1.0; j++)
+                inw++;
+            worst = inw > worst ? inw : worst;
+        }
+        is_int(worst, 2, "sliding one-second windows never see more than max_cps dials");
+        ok(nt >= 36 && nt <= 40, "and the rate is used: about 2 per second over 20 s");
+    }
+    callers_line_init(&a, "+4420000001");
+    a.max_cps = 0.5;
+    is_int(callers_pick(lines + 1, 1, 10, 400.0, &cur, out), 1, "max_cps 0.5: one dial");
+    is_int(callers_pick(lines + 1, 1, 10, 401.9, &cur, out), 0, "none 1.9 s later");
+    is_int(callers_pick(lines + 1, 1, 10, 402.1, &cur, out), 1, "one after two seconds");
+    callers_release(&a, 1);
+    is_int(callers_pick(lines + 1, 1, 10, 402.1, &cur, out), 1, "a refunded dial frees its place in the window");
     callers_line_init(&b, "+4420000002");
     b.max_concurrent = 3;
     b.max_cps = 100;
@@ -218,9 +244,74 @@ static void test_callers(void)
     is_int(callers_pick(lines, 1, 5, 400.0, &cur, out), 0, "a suspended line (state 2) gives nothing");
 }
 
+/* Seconds of the day for h:m:s. */
+static int hms(int h, int m, int sec)
+{
+    return h * 3600 + m * 60 + sec;
+}
+
+/* Time ranges: parsing with messages, edges to the second, midnight, several ranges. */
+static void test_window(void)
+{
+    struct window w;
+    char err[256];
+
+    is_int(window_parse_time("09:00:00"), 32400, "09:00:00 is 32400 s");
+    is_int(window_parse_time("23:59:59"), 86399, "23:59:59 is the last second");
+    is_int(window_parse_time("24:00:00"), -1, "24:00:00 is refused");
+    is_int(window_parse_time("9:00:00"), -1, "one-digit hours are refused");
+    is_int(window_parse_time("09:60:00"), -1, "minute 60 is refused");
+    is_int(window_parse_time("09:00"), -1, "HH:MM without seconds is refused");
+    is_int(window_parse("[]", &w, err, sizeof(err)), 0, "an empty list parses");
+    ok(window_open(&w, 0) && window_open(&w, 86399), "no ranges: open all day");
+    is_int(window_next_change(&w, 100), -1, "all day: never changes");
+
+    is_int(window_parse("[{\"start\":\"09:00:00\",\"end\":\"20:00:00\"}]", &w, err, sizeof(err)), 0,
+           "one daytime range parses");
+    ok(!window_open(&w, hms(8, 59, 59)), "08:59:59 closed");
+    ok(window_open(&w, hms(9, 0, 0)), "09:00:00 open (start is inside)");
+    ok(window_open(&w, hms(19, 59, 59)), "19:59:59 open");
+    ok(!window_open(&w, hms(20, 0, 0)), "20:00:00 closed (end is outside)");
+    is_int(window_next_change(&w, hms(8, 59, 59)), 1, "one second before opening");
+    is_int(window_next_change(&w, hms(12, 0, 0)), 8 * 3600, "closes 8 h after noon");
+    is_int(window_next_change(&w, hms(21, 0, 0)), 12 * 3600, "reopens at 09:00 the next day");
+
+    is_int(window_parse("[{\"start\":\"22:00:00\",\"end\":\"02:00:00\"}]", &w, err, sizeof(err)), 0,
+           "a range across midnight parses");
+    ok(window_open(&w, hms(23, 59, 59)) && window_open(&w, 0) && window_open(&w, hms(1, 59, 59)),
+       "across midnight: 23:59:59, 00:00:00 and 01:59:59 open");
+    ok(!window_open(&w, hms(2, 0, 0)) && !window_open(&w, hms(21, 59, 59)), "02:00:00 and 21:59:59 closed");
+    is_int(window_next_change(&w, hms(23, 0, 0)), 3 * 3600, "closes three hours after 23:00");
+
+    is_int(window_parse("[{\"start\":\"09:00:00\",\"end\":\"12:00:00\"},"
+                        "{\"start\":\"13:00:00\",\"end\":\"17:30:00\"}]", &w, err, sizeof(err)), 0,
+           "two ranges parse");
+    ok(window_open(&w, hms(11, 59, 59)) && !window_open(&w, hms(12, 30, 0)) && window_open(&w, hms(13, 0, 0)),
+       "lunch break closed between the ranges");
+    is_int(window_next_change(&w, hms(12, 0, 0)), 3600, "reopens an hour after 12:00");
+    is_int(window_parse("[{\"start\":\"09:00:00\",\"end\":\"12:00:00\"},"
+                        "{\"start\":\"12:00:00\",\"end\":\"15:00:00\"}]", &w, err, sizeof(err)), 0,
+           "adjacent ranges parse");
+    is_int(window_next_change(&w, hms(10, 0, 0)), 5 * 3600, "adjacent ranges: no change at the seam");
+
+    is_int(window_parse("{}", &w, err, sizeof(err)), -1, "an object instead of an array is refused");
+    has_str(err, "time_ranges: must be a JSON array", "with a message");
+    is_int(window_parse("[{\"start\":\"09:00:00\"}]", &w, err, sizeof(err)), -1, "a missing end is refused");
+    has_str(err, "time_ranges[1].end: missing", "naming element and field");
+    is_int(window_parse("[{\"start\":\"09:00:00\",\"end\":\"25:00:00\"}]", &w, err, sizeof(err)), -1,
+           "hour 25 is refused");
+    has_str(err, "time_ranges[1].end: \"25:00:00\" is not a time of day", "naming the value");
+    is_int(window_parse("[{\"start\":\"10:00:00\",\"end\":\"10:00:00\"}]", &w, err, sizeof(err)), -1,
+           "start equal to end is refused");
+    is_int(window_parse("[1]", &w, err, sizeof(err)), -1, "a non-object element is refused");
+    is_int(window_parse("not json", &w, err, sizeof(err)), -1, "text that is not JSON is refused");
+    is_int(w.n, 0, "a refused list leaves no ranges");
+}
+
 /* Runs every group. */
 int main(void)
 {
+    test_window();
     test_callers();
     test_outcome_vocabulary();
     test_outcome_classes();
