@@ -3,11 +3,12 @@
 
 -- Seconds since local midnight in each zone at `at`. The daemon decides windows in C from these
 -- numbers, so every zone rule (daylight saving, historic offsets) stays PostgreSQL's.
+-- Fractions are kept: rounding would open a window up to half a second early.
 create function dialer.zone_seconds(zones text[], at timestamptz)
-returns table (zone text, sod int)
+returns table (zone text, sod float8)
 language sql stable
 as $$
-    select z, extract(epoch from (at at time zone z)::time)::int
+    select z, extract(epoch from (at at time zone z)::time)::float8
       from unnest(zones) as z
 $$;
 

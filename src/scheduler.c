@@ -66,6 +66,7 @@ struct campaign {
     int in_flight;                 /* calls of this campaign in memory */
     int claiming;                  /* a claim statement is out */
     double empty_until;            /* the last claim came back short: wait (mono s) */
+    unsigned callee_gen;           /* bumped when callees change (NOTIFY, load) */
     double next_complete_check;    /* mono s */
     double next_time_check;        /* mono s: not_before / not_after transitions */
     int gone;                      /* no longer in the database's live set */
@@ -130,7 +131,7 @@ struct pool {
 
 /* A zone's local second of the day as PostgreSQL said it, and when (mono s). */
 struct zone_clock {
-    int sod;
+    double sod;
     double at;
 };
 
@@ -570,6 +571,7 @@ static void campaign_apply_row(struct sched *s, const struct db_result *r, int i
     c->pool = pool_for(s, c);
     /* New data may mean new callees or new rules: look again at once. */
     c->empty_until = 0;
+    c->callee_gen++;
     c->next_time_check = now;
     c->refresh = 1;
 }
@@ -871,6 +873,7 @@ struct claim_ctx {
     struct campaign *camp;
     struct pool *pool;
     int asked;
+    unsigned gen;                  /* camp->callee_gen when the claim went out */
     struct caller_line *lines[1024];
 };
 
@@ -906,7 +909,8 @@ static void claim_done(const struct db_result *r, void *arg)
     /* Lines picked for rows that did not come back are given back untouched. */
     for (; i < cx->asked; i++)
         callers_release(cx->lines[i], 1);
-    if (rows < cx->asked) {
+    /* Short means "nothing more to dial now" only if no callees arrived since it was sent. */
+    if (rows < cx->asked && camp->callee_gen == cx->gen) {
         camp->empty_until = now + 1.0;
         if (rows == 0 && camp->in_flight == 0 && now >= camp->next_complete_check &&
             camp->status == 1) {
@@ -1016,6 +1020,7 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         cx->camp = c;
         cx->pool = p;
         cx->asked = k;
+        cx->gen = c->callee_gen;
         {
             const char *open[SCHED_MAX_ZONES + 1];
             int n_open = campaign_open_zones(s, c, now, open);
@@ -1154,7 +1159,9 @@ static void zones_read(const struct db_result *r, void *arg)
             zc = util_xcalloc(1, sizeof(*zc));
             hmap_put(s->zones, z, zc);
         }
-        zc->sod = (int)db_result_int(r, i, 1, 0);
+        zc->sod = db_result_value(r, i, 1) ? atof(db_result_value(r, i, 1)) : 0;
+        /* The reading was taken when the statement ran, a little before now: using now makes
+         * the local clock lag, never lead, so a window never opens early. */
         zc->at = now;
     }
     sched_kick(s);
@@ -1195,7 +1202,7 @@ static int zone_open(struct sched *s, const struct window *w, const char *zone, 
     /* A zone never read yet is treated as closed: no call before we know its time. */
     if (zc == NULL || now - zc->at > 10)
         return 0;
-    return window_open(w, zc->sod + (int)floor(now - zc->at));
+    return window_open(w, (int)floor(zc->sod + (now - zc->at)));
 }
 
 /*
@@ -1710,12 +1717,14 @@ void sched_on_notify(struct sched *s, const char *channel, const char *payload)
                 c = hmap_get(s->campaigns, key);
                 if (c) {
                     c->empty_until = 0;
+                    c->callee_gen++;
                     c->refresh = 1;
                 }
             }
         } else {
             while ((c = hmap_next(s->campaigns, &pos, NULL)) != NULL) {
                 c->empty_until = 0;
+                c->callee_gen++;
                 c->refresh = 1;
             }
         }

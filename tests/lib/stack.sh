@@ -61,7 +61,12 @@ stack_down() {
         for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null
     done
-    "$root/tests/lib/pgcluster.sh" destroy "$STACK_DIR/pg" >/dev/null 2>&1
+    # STACK_KEEP=1 leaves the cluster running for a look after a failure.
+    if [ -n "${STACK_KEEP:-}" ]; then
+        echo "# cluster kept: . $STACK_DIR/pg/env" >&2
+    else
+        "$root/tests/lib/pgcluster.sh" destroy "$STACK_DIR/pg" >/dev/null 2>&1
+    fi
 }
 
 # truth_load: the simulator's ground-truth log into table truth(j jsonb).

@@ -3,7 +3,7 @@
 -- Europe/London: spring forward 2026-03-29 01:00 UTC (23-hour day), fall back 2026-10-25 01:00 UTC
 -- (25-hour day).
 select tap.is((select sod from dialer.zone_seconds('{Europe/London}', '2026-03-29 00:59:59+00')),
-              59 * 60 + 59, 'London, spring: 00:59:59 UTC is 00:59:59 GMT');
+              59 * 60 + 59.0, 'London, spring: 00:59:59 UTC is 00:59:59 GMT');
 select tap.is((select sod from dialer.zone_seconds('{Europe/London}', '2026-03-29 01:00:00+00')),
               2 * 3600, 'London, spring: 01:00:00 UTC is 02:00:00 BST (01:xx never happens)');
 select tap.is((select sod from dialer.zone_seconds('{Europe/London}', '2026-03-29 08:30:00+00')),
@@ -39,4 +39,8 @@ select tap.is((select sod from dialer.zone_seconds('{Asia/Kolkata}', '2026-06-01
 select tap.is((select array_agg(zone || '=' || sod order by zone)
                  from dialer.zone_seconds('{UTC,Asia/Tokyo}', '2026-06-01 00:00:00+00')),
               '{Asia/Tokyo=32400,UTC=0}'::text[], 'several zones in one call');
+
+-- Fractions of a second are kept, not rounded up into the next second.
+select tap.is((select sod from dialer.zone_seconds('{UTC}', '2026-06-01 08:59:59.8+00')),
+              32399.8::float8, '08:59:59.8 stays before 09:00:00');
 
