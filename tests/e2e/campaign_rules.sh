@@ -44,13 +44,24 @@ SELECT (SELECT id FROM dialer.campaigns WHERE name = 'p1'), '+447710' || lpad(g:
 INSERT INTO dialer.callees (campaign_id, number)
 SELECT (SELECT id FROM dialer.campaigns WHERE name = 'p3'), '+447730' || lpad(g::text, 6, '0')
   FROM generate_series(1, 300) g;
+-- Starts by itself at not_before, in random order; and one that is ended by not_after.
+INSERT INTO dialer.campaigns (name, mode, max_concurrent, callers, recall_num, ring_timeout_s, not_before, call_order)
+VALUES ('nb', 'agentless', 4, '{+442070000005}', 0, 15, now() + interval '6 s', 0);
+INSERT INTO dialer.campaigns (name, mode, max_concurrent, callers, recall_num, ring_timeout_s, not_after)
+VALUES ('ot', 'agentless', 4, '{+442070000005}', 0, 15, now() + interval '10 s');
+INSERT INTO dialer.callees (campaign_id, number)
+SELECT (SELECT id FROM dialer.campaigns WHERE name = 'nb'), '+447760' || lpad(g::text, 6, '0')
+  FROM generate_series(1, 60) g;
+INSERT INTO dialer.callees (campaign_id, number)
+SELECT (SELECT id FROM dialer.campaigns WHERE name = 'ot'), '+447770' || lpad(g::text, 6, '0')
+  FROM generate_series(1, 3000) g;
 INSERT INTO dialer.callees (campaign_id, number, time_zone)
 SELECT (SELECT id FROM dialer.campaigns WHERE name = 'win'), '+447750' || lpad(g::text, 6, '0'),
        CASE WHEN g % 10 = 0 THEN 'Pacific/Kiritimati' END
   FROM generate_series(1, 3000) g;
 SQL
 cid() { q "SELECT id FROM dialer.campaigns WHERE name = '$1'"; }
-P1=$(cid p1); P3=$(cid p3); WIN=$(cid win)
+P1=$(cid p1); P3=$(cid p3); WIN=$(cid win); NB=$(cid nb); OT=$(cid ot)
 
 # A number added to the do-not-call list while its callee waits behind priority 1.
 sleep 1
@@ -101,6 +112,22 @@ tap_is "$(q "SELECT count(*) FROM dialer.attempts WHERE campaign_id = $WIN
              AND created_at > to_timestamp(($aborted_at + 1000) / 1000.0)")" 0 "aborted: no dial from one second later"
 wait_until 15 bash -c "[ \$(psql -XAtc 'SELECT count(*) FROM dialer.attempts WHERE ended_at IS NULL') = 0 ]"
 tap_ok $? "calls in flight at the abort end normally"
+
+# --- not_before, not_after, call order ----------------------------------------------------------------
+tap_is "$(q "SELECT count(*) FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id
+             WHERE c.id = $NB AND a.created_at < c.not_before")" 0 "no dial before not_before"
+tap_is "$(q "SELECT status, started_at >= not_before FROM dialer.campaigns WHERE id = $NB")" "4|t" \
+    "started by itself at not_before (ready -> running), then completed"
+inv=$(q "SELECT count(*) FROM (SELECT callee_id, lag(callee_id) OVER (ORDER BY id) AS prev
+                                 FROM dialer.attempts WHERE campaign_id = $NB) x WHERE callee_id < prev")
+ok=1; [ "$inv" -gt 5 ] && ok=0
+tap_ok $ok "call_order 0 dials in random order ($inv of 59 steps go backwards)"
+tap_is "$(q "SELECT status, status_reason FROM dialer.campaigns WHERE id = $OT")" "3|2" \
+    "not_after passed: terminated with reason 2 (overtime)"
+tap_is "$(q "SELECT count(*) FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id
+             WHERE c.id = $OT AND a.created_at > c.not_after + interval '1 s'")" 0 "no dial a second after not_after"
+tap_is "$(q "SELECT count(*) FROM dialer.attempts WHERE campaign_id = $OT AND end_status = 'unknown'")" 0 \
+    "calls in flight at not_after finished with their real outcome"
 
 # --- priority, DNC and caller limits against the ground truth ---------------------------------------
 stack_stop "$SIM_PID" dialer-sim "$STACK_DIR/sim.log"
