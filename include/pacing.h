@@ -26,6 +26,9 @@ struct pacer_view {           /* the pool as it stands at `now` */
     int n_ringing;            /* calls placed, not yet answered or failed */
     const double *ringing_since; /* n_ringing entries: when each was placed */
     int n_waiting;            /* answered calls waiting for an agent */
+    const double *busy_until; /* optional, n_busy entries parallel to busy_since: when each busy
+                                 agent will be free. Only a clairvoyant benchmark knows this;
+                                 NULL (the default) means unknown */
 };
 
 struct pacer;
@@ -41,5 +44,8 @@ void pacer_observe_handle(struct pacer *pc, double now, double handle_s);
 void pacer_observe_abandon(struct pacer *pc, double now);
 /* how many calls to place now (>= 0) */
 int pacer_decide(struct pacer *pc, const struct pacer_view *v);
+/* live answers and abandons the window already holds from before this pacer existed (after a
+ * restart the daemon reads them from the database), counted as of `now` */
+void pacer_seed(struct pacer *pc, double now, double live_answers, double abandons);
 
 #endif

@@ -28,6 +28,7 @@ enum store_stmt {
     STORE_CALLEE_ZONES,         /* distinct time zones of a campaign's waiting callees */
     STORE_DNC_SWEEP_CAMPAIGN,   /* waiting callees of a campaign on dialer.dnc -> unanswered */
     STORE_DNC_SWEEP_NUMBER,     /* waiting callees with this number, once it is on dialer.dnc */
+    STORE_ABANDON_WINDOW,       /* a campaign's live answers and abandons in the last $2 s */
     STORE_N_STMTS
 };
 

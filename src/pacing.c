@@ -4,22 +4,236 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * Progressive keeps callout_rate × free agents calls in flight; agentless keeps up to
- * max_in_flight. Predictive starts progressive and stays so until the estimates below have
- * seen enough answers to trust (PACER_WARMUP_ANSWERS).
+ * max_in_flight. Predictive works in three layers:
+ *
+ *  - inner rule: for the k-th extra call placed now, the chance that it is answered at a
+ *    moment when no agent is free within the grace. Supply at time t is the free agents plus,
+ *    per busy agent, the chance its call (and after-call work) ends by t given how long it has
+ *    lasted; demand is the waiting calls plus, per ringing call, the chance it is answered by
+ *    t given how long it has rung, plus the other new calls. Supply minus demand is treated as
+ *    normal (sums of independent Bernoullis), averaged over when a live answer comes (the
+ *    observed ring-time distribution). Calls are placed while that chance stays under θ.
+ *  - θ is steered so that the predicted abandon rate of the calls placed tracks an allowance;
+ *  - the allowance comes from the budget left in the campaign's abandon window: aim a little
+ *    under the target, spend banked budget slowly, tighten when over.
+ * A bias factor (abandons seen / abandons predicted) corrects the model with what happened.
+ * Until enough answers and handled calls are seen, predictive paces progressively.
  */
+
 #define PACER_WARMUP_ANSWERS 30
+#define PACER_WARMUP_HANDLES 10
+#define PACER_GRACE_S 2.0          /* the ACD's abandon grace (DESIGN §5.3 default) */
+#define PACER_AIM 0.85             /* aim at this share of the abandon target */
+#define PACER_POINTS 8             /* ring-time quantiles averaged over */
+#define PACER_MAX_NEW 512          /* most calls one decision places */
+
+/* Log-spaced bins from 0.1 s to 2 h: fine for ring times, wide enough for handle times. */
+#define PD_BINS 72
+#define PD_LO 0.1
+#define PD_HI 7200.0
+
+/* A distribution of durations that forgets with a half-life, but never below min_weight. */
+struct pdist {
+    double w[PD_BINS];
+    double total;
+    double cdf[PD_BINS + 1];
+    int dirty;
+    double last_t;
+    double half_life;
+    double min_weight;
+};
+
+/* Windowed counts of live answers and abandons (for the abandon budget). */
+#define PB_SLOTS 1440
+struct pbudget {
+    double slot_s;
+    int head;                      /* ring index of the newest slot */
+    long newest;                   /* absolute slot number of the newest slot */
+    float answers[PB_SLOTS], abandons[PB_SLOTS];
+    double sum_answers, sum_abandons;
+    int started;
+};
 
 struct pacer {
     struct pacer_params p;
-    long attempts;            /* resolved dials observed */
-    long answers;             /* of which live answers */
-    long handled;             /* calls handled by agents */
-    long abandons;
-    double sum_handle_s;
+    struct pdist ring_live, ring_fail, handle;
+    double att_w, ans_w, rate_t;   /* decayed attempts and live answers */
+    long answers, handles;         /* all-time counts, for the warm-up */
+    struct pbudget budget;
+    double theta;                  /* marginal abandon risk allowed for one more call */
+    double pred_ab, pred_live, pred_t;   /* decayed predicted abandons / live answers placed */
+    double seen_ab, seen_pred, bias_t;   /* for the bias factor */
+    double last_decide;
 };
+
+/* ------------------------------------------------------------------------------------------ */
+/* Distributions                                                                                */
+
+/* log(PD_HI / PD_LO); a constant expression the compiler folds. */
+#define pd_log_span log(PD_HI / PD_LO)
+
+/* Lower edge of bin i (bin 0 starts at 0). */
+static double pd_edge(int i)
+{
+    if (i <= 0)
+        return 0;
+    if (i >= PD_BINS)
+        return PD_HI;
+    return PD_LO * exp(pd_log_span * i / PD_BINS);
+}
+
+/* Bin of a duration. */
+static int pd_bin(double x)
+{
+    int i;
+
+    if (x < PD_LO)
+        return 0;
+    i = (int)(PD_BINS * log(x / PD_LO) / pd_log_span);
+    return i < 0 ? 0 : i >= PD_BINS ? PD_BINS - 1 : i;
+}
+
+/* Sets up an empty distribution. */
+static void pd_init(struct pdist *d, double half_life, double min_weight)
+{
+    memset(d, 0, sizeof(*d));
+    d->half_life = half_life;
+    d->min_weight = min_weight;
+    d->dirty = 1;
+    d->last_t = -1;
+}
+
+/* Forgets old weight: half-life in seconds, keeping at least min_weight. */
+static void pd_decay(struct pdist *d, double now)
+{
+    double f;
+
+    if (d->last_t < 0 || now <= d->last_t) {
+        if (d->last_t < 0)
+            d->last_t = now;
+        return;
+    }
+    f = exp2(-(now - d->last_t) / d->half_life);
+    d->last_t = now;
+    if (d->total * f < d->min_weight)
+        f = d->total > d->min_weight ? d->min_weight / d->total : 1.0;
+    if (f >= 1.0)
+        return;
+    for (int i = 0; i < PD_BINS; i++)
+        d->w[i] *= f;
+    d->total *= f;
+    d->dirty = 1;
+}
+
+/* Adds one observation. */
+static void pd_add(struct pdist *d, double now, double x)
+{
+    if (!(x >= 0) || !isfinite(x))
+        return;
+    pd_decay(d, now);
+    d->w[pd_bin(x)] += 1.0;
+    d->total += 1.0;
+    d->dirty = 1;
+}
+
+/* Rebuilds the cumulative table after changes. */
+static void pd_prepare(struct pdist *d)
+{
+    double acc = 0;
+
+    if (!d->dirty)
+        return;
+    d->cdf[0] = 0;
+    for (int i = 0; i < PD_BINS; i++) {
+        acc += d->w[i];
+        d->cdf[i + 1] = d->total > 0 ? acc / d->total : 0;
+    }
+    d->dirty = 0;
+}
+
+/* P(X <= x), linear within a bin. */
+static double pd_cdf(const struct pdist *d, double x)
+{
+    int i;
+    double lo, hi;
+
+    if (x <= 0 || d->total <= 0)
+        return 0;
+    if (x >= PD_HI)
+        return 1;
+    i = pd_bin(x);
+    lo = pd_edge(i);
+    hi = pd_edge(i + 1);
+    return d->cdf[i] + (d->cdf[i + 1] - d->cdf[i]) * (x - lo) / (hi - lo);
+}
+
+/* The q-quantile (0 < q < 1). */
+static double pd_quantile(const struct pdist *d, double q)
+{
+    for (int i = 0; i < PD_BINS; i++) {
+        if (d->cdf[i + 1] >= q && d->cdf[i + 1] > d->cdf[i]) {
+            double lo = pd_edge(i), hi = pd_edge(i + 1);
+            return lo + (hi - lo) * (q - d->cdf[i]) / (d->cdf[i + 1] - d->cdf[i]);
+        }
+    }
+    return PD_HI;
+}
+
+/* Mean of the distribution (bin midpoints). */
+static double pd_mean(const struct pdist *d)
+{
+    double m = 0;
+
+    if (d->total <= 0)
+        return 0;
+    for (int i = 0; i < PD_BINS; i++)
+        m += d->w[i] * 0.5 * (pd_edge(i) + pd_edge(i + 1));
+    return m / d->total;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Abandon budget over the window                                                              */
+
+/* Moves the ring forward to `now`, clearing slots that fall out of the window. */
+static void pb_advance(struct pbudget *b, double now)
+{
+    long slot = (long)floor(now / b->slot_s);
+
+    if (!b->started) {
+        b->started = 1;
+        b->newest = slot;
+        b->head = 0;
+        return;
+    }
+    if (slot <= b->newest)
+        return;
+    if (slot - b->newest >= PB_SLOTS) {
+        memset(b->answers, 0, sizeof(b->answers));
+        memset(b->abandons, 0, sizeof(b->abandons));
+        b->sum_answers = b->sum_abandons = 0;
+        b->newest = slot;
+        return;
+    }
+    while (b->newest < slot) {
+        b->newest++;
+        b->head = (b->head + 1) % PB_SLOTS;
+        b->sum_answers -= b->answers[b->head];
+        b->sum_abandons -= b->abandons[b->head];
+        b->answers[b->head] = 0;
+        b->abandons[b->head] = 0;
+    }
+    if (b->sum_answers < 0)
+        b->sum_answers = 0;
+    if (b->sum_abandons < 0)
+        b->sum_abandons = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* API                                                                                          */
 
 /* Copies and sanitises the parameters: zero or nonsense means "default". */
 struct pacer *pacer_new(const struct pacer_params *p)
@@ -41,6 +255,15 @@ struct pacer *pacer_new(const struct pacer_params *p)
         pc->p.abandon_window_s = 86400;
     if (pc->p.max_in_flight < 0)
         pc->p.max_in_flight = 0;
+    /* Ring times change with the list and the hour: forget within minutes. Handle times are
+     * steadier and need a long tail: forget over half an hour. */
+    pd_init(&pc->ring_live, 600, 50);
+    pd_init(&pc->ring_fail, 600, 100);
+    pd_init(&pc->handle, 1800, 50);
+    pc->rate_t = -1;
+    pc->budget.slot_s = pc->p.abandon_window_s / PB_SLOTS;
+    pc->theta = pc->p.abandon_target;
+    pc->pred_t = pc->bias_t = -1;
     return pc;
 }
 
@@ -50,31 +273,87 @@ void pacer_free(struct pacer *pc)
     free(pc);
 }
 
-/* Counts a resolved dial. */
-void pacer_observe_attempt(struct pacer *pc, double now, double ring_s, int live_answer)
+/* Forgets attempt counts with a 10-minute half-life, keeping at least 200 attempts' worth. */
+static void pacer_decay_rate(struct pacer *pc, double now)
 {
-    (void)now;
-    (void)ring_s;
-    pc->attempts++;
-    if (live_answer)
-        pc->answers++;
+    double f;
+
+    if (pc->rate_t < 0) {
+        pc->rate_t = now;
+        return;
+    }
+    if (now <= pc->rate_t)
+        return;
+    f = exp2(-(now - pc->rate_t) / 600.0);
+    pc->rate_t = now;
+    if (pc->att_w * f < 200)
+        f = pc->att_w > 200 ? 200 / pc->att_w : 1.0;
+    pc->att_w *= f;
+    pc->ans_w *= f;
 }
 
-/* Counts a handled call. */
-void pacer_observe_handle(struct pacer *pc, double now, double handle_s)
+/* Records a resolved dial. */
+void pacer_observe_attempt(struct pacer *pc, double now, double ring_s, int live_answer)
 {
-    (void)now;
-    if (handle_s >= 0) {
-        pc->handled++;
-        pc->sum_handle_s += handle_s;
+    pacer_decay_rate(pc, now);
+    pc->att_w += 1;
+    if (live_answer) {
+        pc->ans_w += 1;
+        pc->answers++;
+        pd_add(&pc->ring_live, now, ring_s);
+        pb_advance(&pc->budget, now);
+        pc->budget.answers[pc->budget.head] += 1;
+        pc->budget.sum_answers += 1;
+    } else {
+        pd_add(&pc->ring_fail, now, ring_s);
     }
 }
 
-/* Counts an abandon. */
+/* Records a handled call (connect to end of after-call work). */
+void pacer_observe_handle(struct pacer *pc, double now, double handle_s)
+{
+    if (handle_s < 0)
+        return;
+    pc->handles++;
+    pd_add(&pc->handle, now, handle_s);
+}
+
+/* Decays the bias counters (abandons seen vs predicted) with a one-hour half-life. */
+static void pacer_decay_bias(struct pacer *pc, double now)
+{
+    double f;
+
+    if (pc->bias_t < 0 || now <= pc->bias_t) {
+        if (pc->bias_t < 0)
+            pc->bias_t = now;
+        return;
+    }
+    f = exp2(-(now - pc->bias_t) / 3600.0);
+    pc->bias_t = now;
+    pc->seen_ab *= f;
+    pc->seen_pred *= f;
+}
+
+/* Records an abandon. */
 void pacer_observe_abandon(struct pacer *pc, double now)
 {
-    (void)now;
-    pc->abandons++;
+    pb_advance(&pc->budget, now);
+    pc->budget.abandons[pc->budget.head] += 1;
+    pc->budget.sum_abandons += 1;
+    pacer_decay_bias(pc, now);
+    pc->seen_ab += 1;
+}
+
+/* Seeds the abandon window with counts from before this pacer existed. */
+void pacer_seed(struct pacer *pc, double now, double live_answers, double abandons)
+{
+    if (!(live_answers >= 0) || !(abandons >= 0))
+        return;
+    pb_advance(&pc->budget, now);
+    pc->budget.answers[pc->budget.head] += (float)live_answers;
+    pc->budget.abandons[pc->budget.head] += (float)abandons;
+    pc->budget.sum_answers += live_answers;
+    pc->budget.sum_abandons += abandons;
 }
 
 /* Applies the trunk cap to a wanted number of new calls. */
@@ -96,6 +375,160 @@ static int pacer_progressive(const struct pacer *pc, const struct pacer_view *v)
     return pacer_cap(pc, v, target - v->n_ringing - v->n_waiting);
 }
 
+/* Standard normal upper tail: P(Z > z). */
+static double pacer_tail(double z)
+{
+    return 0.5 * erfc(z / M_SQRT2);
+}
+
+/* P(a busy agent that has handled for e seconds is free within t more). */
+static double pacer_free_by(const struct pacer *pc, double e, double t, double mean_h)
+{
+    double f0 = pd_cdf(&pc->handle, e), surv = 1 - f0;
+
+    if (surv < 1e-3)
+        /* Longer than anything seen lately: assume a memoryless rest of the call. */
+        return 1 - exp(-t / (mean_h > 1 ? mean_h : 1));
+    return (pd_cdf(&pc->handle, e + t) - f0) / surv;
+}
+
+/* P(a call that has rung r seconds without resolving is answered live within t more). */
+static double pacer_answer_by(const struct pacer *pc, double p, double r, double t)
+{
+    double fl = pd_cdf(&pc->ring_live, r), ff = pd_cdf(&pc->ring_fail, r);
+    double alive = p * (1 - fl) + (1 - p) * (1 - ff);
+
+    if (alive < 1e-6)
+        return 0;
+    return p * (pd_cdf(&pc->ring_live, r + t) - fl) / alive;
+}
+
+/* The allowance: the abandon rate new calls may run at, from the budget left in the window. */
+static double pacer_allowance(struct pacer *pc, double now, double p_live_per_s)
+{
+    double aim = PACER_AIM * pc->p.abandon_target, L, B, horizon, future, allow;
+
+    pb_advance(&pc->budget, now);
+    L = pc->budget.sum_answers;
+    B = pc->budget.sum_abandons;
+    /* Spread what is banked (or owed) over the next hour's answers, or the window if shorter. */
+    horizon = pc->p.abandon_window_s < 3600 ? pc->p.abandon_window_s : 3600;
+    future = p_live_per_s * horizon;
+    if (future < 20)
+        future = 20;
+    allow = (aim * (L + future) - B) / future;
+    if (allow > 1.3 * aim)
+        allow = 1.3 * aim;
+    if (allow < 0.2 * aim)
+        allow = 0.2 * aim;
+    return allow;
+}
+
+/* Predictive decision (DESIGN §6). */
+static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
+{
+    double now = v->now, p, t_pts[PACER_POINTS], s_mean[PACER_POINTS], s_var[PACER_POINTS];
+    double d_mean[PACER_POINTS], d_var[PACER_POINTS], q_new[PACER_POINTS], mean_h, allow, bias;
+    double dt, risk_sum = 0;
+    int logged = v->n_free + v->n_busy, in_flight = v->n_ringing + v->n_waiting, cap, k;
+
+    pacer_decay_rate(pc, now);
+    if (pc->answers < PACER_WARMUP_ANSWERS || pc->handles < PACER_WARMUP_HANDLES ||
+        pc->att_w <= 0 || logged == 0)
+        /* Warm-up: one call per free agent, whatever callout_rate (here only a cap) says. */
+        return pacer_cap(pc, v, v->n_free - v->n_ringing - v->n_waiting);
+    cap = (int)floor(pc->p.callout_rate * logged + 1e-9) - in_flight;
+    cap = pacer_cap(pc, v, cap);
+    if (cap > PACER_MAX_NEW)
+        cap = PACER_MAX_NEW;
+    if (cap <= 0)
+        return 0;
+    p = pc->ans_w / pc->att_w;
+    if (p <= 0)
+        return pacer_progressive(pc, v);
+    pd_decay(&pc->ring_live, now);
+    pd_decay(&pc->ring_fail, now);
+    pd_decay(&pc->handle, now);
+    pd_prepare(&pc->ring_live);
+    pd_prepare(&pc->ring_fail);
+    pd_prepare(&pc->handle);
+    mean_h = pd_mean(&pc->handle);
+
+    /* When a new call's live answer would come: quantiles of the ring time of live answers. */
+    for (int i = 0; i < PACER_POINTS; i++) {
+        double t = pd_quantile(&pc->ring_live, (i + 0.5) / PACER_POINTS);
+        t_pts[i] = t;
+        s_mean[i] = v->n_free;
+        s_var[i] = 0;
+        d_mean[i] = v->n_waiting;
+        d_var[i] = 0;
+        q_new[i] = p * pd_cdf(&pc->ring_live, t);
+    }
+    for (int j = 0; j < v->n_busy; j++) {
+        double e = now - v->busy_since[j];
+        for (int i = 0; i < PACER_POINTS; i++) {
+            double s;
+            if (v->busy_until)
+                s = v->busy_until[j] <= now + t_pts[i] + PACER_GRACE_S ? 1.0 : 0.0;
+            else
+                s = pacer_free_by(pc, e < 0 ? 0 : e, t_pts[i] + PACER_GRACE_S, mean_h);
+            s_mean[i] += s;
+            s_var[i] += s * (1 - s);
+        }
+    }
+    for (int j = 0; j < v->n_ringing; j++) {
+        double r = now - v->ringing_since[j];
+        for (int i = 0; i < PACER_POINTS; i++) {
+            double a = pacer_answer_by(pc, p, r < 0 ? 0 : r, t_pts[i]);
+            d_mean[i] += a;
+            d_var[i] += a * (1 - a);
+        }
+    }
+
+    /* Middle and outer loops: θ follows the allowance through the predicted rate. */
+    pacer_decay_bias(pc, now);
+    bias = (pc->seen_ab + 1.0) / (pc->seen_pred + 1.0);
+    if (bias < 0.5)
+        bias = 0.5;
+    if (bias > 3.0)
+        bias = 3.0;
+    allow = pacer_allowance(pc, now, p * pc->att_w / 600.0 * 0.693);
+    if (pc->pred_t >= 0 && now > pc->pred_t && pc->pred_live > 1) {
+        double f = exp2(-(now - pc->pred_t) / 600.0), rate;
+        pc->pred_ab *= f;
+        pc->pred_live *= f;
+        rate = pc->pred_ab / pc->pred_live;
+        dt = now - pc->pred_t;
+        /* Integral step on log θ, one time constant a minute. */
+        pc->theta *= exp((allow - rate) / allow * (dt / 60.0));
+    }
+    pc->pred_t = now;
+    if (pc->theta < 0.002)
+        pc->theta = 0.002;
+    if (pc->theta > 0.5)
+        pc->theta = 0.5;
+
+    for (k = 0; k < cap; k++) {
+        double risk = 0;
+        for (int i = 0; i < PACER_POINTS; i++) {
+            double mu = s_mean[i] - d_mean[i] - k * q_new[i];
+            double var = s_var[i] + d_var[i] + k * q_new[i] * (1 - q_new[i]);
+            double sd = sqrt(var > 0.04 ? var : 0.04);
+            risk += pacer_tail((mu - 0.5) / sd);
+        }
+        risk = risk / PACER_POINTS * bias;
+        if (risk > pc->theta)
+            break;
+        risk_sum += risk;
+    }
+    /* What was placed, as the model sees it, for the middle loop and the bias factor. */
+    pc->pred_ab += p * risk_sum;
+    pc->pred_live += p * k;
+    pc->seen_pred += p * risk_sum / bias;
+    pc->last_decide = now;
+    return k;
+}
+
 /* Decides how many calls to place now. */
 int pacer_decide(struct pacer *pc, const struct pacer_view *v)
 {
@@ -105,9 +538,7 @@ int pacer_decide(struct pacer *pc, const struct pacer_view *v)
         return pacer_cap(pc, v, pc->p.max_in_flight > 0
                          ? pc->p.max_in_flight - v->n_ringing - v->n_waiting : 0);
     case PACER_PREDICTIVE:
-        if (pc->answers < PACER_WARMUP_ANSWERS)
-            return pacer_progressive(pc, v);
-        return pacer_progressive(pc, v);
+        return pacer_predictive(pc, v);
     case PACER_PROGRESSIVE:
     default:
         return pacer_progressive(pc, v);

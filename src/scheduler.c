@@ -576,6 +576,49 @@ static void campaign_apply_row(struct sched *s, const struct db_result *r, int i
     c->refresh = 1;
 }
 
+/* A pacer waiting for its abandon window from the database. */
+struct seed_ctx {
+    struct sched *s;
+    struct pool *pool;
+    struct pacer *pacer;           /* the pacer the counts are for; ignored if replaced since */
+};
+
+/* abandon_window result: what the window held before this pacer existed (after a restart). */
+static void pool_budget_seeded(const struct db_result *r, void *arg)
+{
+    struct seed_ctx *cx = arg;
+
+    cx->s->writes--;
+    if (db_result_ok(r) && cx->pool->pacer == cx->pacer) {
+        long long live = db_result_int(r, 0, 0, 0), ab = db_result_int(r, 0, 1, 0);
+        pacer_seed(cx->pacer, sched_now(), (double)live, (double)ab);
+        log_info("pool.abandon_window", "pool=%s live_answers=%lld abandons=%lld", cx->pool->key,
+                 live, ab);
+    } else if (!db_result_ok(r)) {
+        log_warn("pool.abandon_window", "pool=%s error=%s", cx->pool->key,
+                 log_q(db_result_error(r)));
+    }
+    free(cx);
+}
+
+/* Loads the abandon budget already spent in the window, so a restart does not reset it. */
+static void pool_seed_budget(struct sched *s, struct pool *p, const struct campaign *c)
+{
+    struct seed_ctx *cx = util_xcalloc(1, sizeof(*cx));
+    char id[24], win[24];
+    const char *prm[2] = { id, win };
+
+    cx->s = s;
+    cx->pool = p;
+    cx->pacer = p->pacer;
+    snprintf(id, sizeof(id), "%" PRId64, c->id);
+    snprintf(win, sizeof(win), "%.0f", p->params.abandon_window_s);
+    if (db_exec(s->db, STORE_ABANDON_WINDOW, prm, 2, pool_budget_seeded, cx) == 0)
+        s->writes++;
+    else
+        free(cx);
+}
+
 /* Brings each pool's pacer in line with its top running campaign (priority 1 highest). */
 static void pools_refresh(struct sched *s)
 {
@@ -613,8 +656,9 @@ static void pools_refresh(struct sched *s)
             p->params = want;
             p->pacer = pacer_new(&want);
             log_info("pool.pacing", "pool=%s campaign=%" PRId64 " mode=%d callout_rate=%.2f "
-                     "max_in_flight=%d", p->key, c->id, (int)want.mode, want.callout_rate,
-                     want.max_in_flight);
+                     "abandon_target=%.3f max_in_flight=%d", p->key, c->id, (int)want.mode,
+                     want.callout_rate, want.abandon_target, want.max_in_flight);
+            pool_seed_budget(s, p, c);
         }
     }
     agents_assign(s);

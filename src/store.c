@@ -157,6 +157,12 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         " WHERE c.number = $1 AND c.state IN (0, 4)"
         "   AND EXISTS (SELECT 1 FROM dialer.dnc d WHERE d.number = $1)"
         " RETURNING c.campaign_id", 1 },
+    [STORE_ABANDON_WINDOW] = { "abandon_window",
+        "SELECT count(*) FILTER (WHERE answered_at IS NOT NULL"
+        "                          AND end_status IS DISTINCT FROM 'machine'),"
+        "       count(*) FILTER (WHERE end_status = 'abandoned')"
+        "  FROM dialer.attempts"
+        " WHERE campaign_id = $1 AND created_at > now() - make_interval(secs => $2::float8)", 2 },
 };
 
 /* The table for db_setup(). */

@@ -7,6 +7,8 @@
 #include "window.h"
 #include "tap.h"
 
+#include <string.h>
+
 /* Classifies an end status with the given facts. */
 static struct outcome classify(const char *es, int answered, int connected, int agentless)
 {
@@ -308,9 +310,105 @@ static void test_window(void)
     is_int(w.n, 0, "a refused list leaves no ranges");
 }
 
+/* Feeds a predictive pacer a history: answer rate p, live ring 8 s, failures 20 s, handle h. */
+static void feed(struct pacer *pc, double p, double handle_s)
+{
+    double t = 0;
+
+    for (int i = 0; i < 400; i++) {
+        t += 1.0;
+        if (i % 100 < (int)(p * 100))
+            pacer_observe_attempt(pc, t, 6.0 + (i % 5), 1);
+        else
+            pacer_observe_attempt(pc, t, 20.0, 0);
+    }
+    for (int i = 0; i < 60; i++)
+        pacer_observe_handle(pc, t, handle_s * (0.9 + 0.2 * (i % 3) / 2.0));
+}
+
+/* Predictive pacing: warm-up, agents about to be free, caps, the abandon budget. */
+static void test_predictive(void)
+{
+    struct pacer_params pp = { PACER_PREDICTIVE, 3.0, 0.03, 86400, 0 };
+    struct pacer *pc = pacer_new(&pp), *fresh, *spent;
+    struct pacer_view v;
+    double since[40], ringing[40];
+    int near_end, just_started;
+
+    memset(&v, 0, sizeof(v));
+    v.now = 500;
+    v.n_free = 4;
+    is_int(pacer_decide(pc, &v), 4, "before enough answers, predictive paces like progressive");
+    feed(pc, 0.25, 100);
+    for (int i = 0; i < 20; i++)
+        since[i] = 400 - 99;   /* on the call for 99 s of a ~100 s handle time */
+    v.now = 400;
+    v.n_free = 0;
+    v.n_busy = 20;
+    v.busy_since = since;
+    near_end = pacer_decide(pc, &v);
+    ok(near_end > 0, "all agents busy but about to finish: it dials ahead (progressive would not)");
+    for (int i = 0; i < 20; i++)
+        since[i] = 400 - 1;    /* calls just connected */
+    just_started = pacer_decide(pc, &v);
+    ok(just_started < near_end, "agents that just connected: fewer calls than for agents about to finish");
+    is_int(just_started, 0, "no free agent and none soon: no call");
+    v.n_free = 10;
+    v.n_busy = 0;
+    for (int i = 0; i < 40; i++)
+        ringing[i] = 400 - 1;
+    v.ringing_since = ringing;
+    v.n_ringing = 30;
+    ok(pacer_decide(pc, &v) == 0, "lines per agent capped at callout_rate (3 × 10 = 30 already ringing)");
+    v.n_ringing = 0;
+    int free_ten = pacer_decide(pc, &v);
+    ok(free_ten >= 10 && free_ten <= 30, "ten free agents at p = 0.25: at least ten calls, within the cap");
+    pacer_free(pc);
+
+    /* The same history with the window's budget already overspent places fewer calls. */
+    fresh = pacer_new(&pp);
+    spent = pacer_new(&pp);
+    feed(fresh, 0.25, 100);
+    feed(spent, 0.25, 100);
+    pacer_seed(spent, 400, 1000, 80);
+    for (int i = 0; i < 20; i++)
+        since[i] = 400 - 90;
+    v.n_free = 2;
+    v.n_busy = 20;
+    v.n_ringing = 0;
+    int a = 0, b = 0;
+    for (int step = 0; step < 60; step++) {
+        v.now = 400 + step;
+        a += pacer_decide(fresh, &v);
+        b += pacer_decide(spent, &v);
+    }
+    ok(b < a, "a window already over its abandon budget makes it more careful");
+    pacer_free(fresh);
+    pacer_free(spent);
+    {
+        struct pacer *cl = pacer_new(&pp);
+        struct pacer_view cv = v;
+        double until[40];
+        int n_far, n_near;
+        feed(cl, 0.25, 100);
+        cv.now = 400;
+        for (int i = 0; i < 20; i++)
+            until[i] = cv.now + 1000;   /* clairvoyant: nobody frees up for a long time */
+        cv.busy_until = until;
+        n_far = pacer_decide(cl, &cv);
+        for (int i = 0; i < 20; i++)
+            until[i] = cv.now + 5;      /* everyone frees within five seconds */
+        n_near = pacer_decide(cl, &cv);
+        ok(n_far < n_near, "told when agents free up, it dials for those about to be free");
+        ok(n_far <= 8, "and with only two free agents and none soon, few calls (2 / p = 8 at most)");
+        pacer_free(cl);
+    }
+}
+
 /* Runs every group. */
 int main(void)
 {
+    test_predictive();
     test_window();
     test_callers();
     test_outcome_vocabulary();
