@@ -40,6 +40,8 @@ CORE_SRC   := src/pacing.c src/outcome.c src/recall.c src/alloc.c src/callers.c 
 SHELL_SRC  := src/util.c src/log.c src/config.c src/db.c src/api.c src/httpc.c src/hmap.c \
               src/store.c src/carrier.c src/scheduler.c
 DAEMON_SRC := src/main.c $(SHELL_SRC) $(CORE_SRC)
+# dialer-bench: discrete-event benchmark of the pacing policies (links the daemon's pacing.c).
+BENCH_SRC  := $(wildcard src/bench/*.c) src/pacing.c src/scenario.c src/util.c
 # dialer-sim: carrier + ACD + agents + SMS gateway, driven by a scenario file.
 SCENARIO_SRC := src/scenario.c
 SIM_SRC    := $(wildcard src/sim/*.c) $(SCENARIO_SRC) src/util.c src/log.c src/httpc.c src/hmap.c
@@ -52,12 +54,13 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 DAEMON   := $(BUILD)/dialerd
 SIM      := $(BUILD)/dialer-sim
+BENCHBIN := $(BUILD)/dialer-bench
 UNIT_BIN := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 ITEST_BIN := $(addprefix $(BUILD)/tests/,$(ITESTS))
 
-.PHONY: all test test-run deps run migrate bench install clean
+.PHONY: all test test-run deps run migrate bench bench-pacing install clean
 
-all: $(DAEMON) $(SIM)
+all: $(DAEMON) $(SIM) $(BENCHBIN)
 
 # V=1 shows the full command lines.
 Q := $(if $(filter 1,$(V)),,@)
@@ -68,6 +71,10 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(DAEMON): $(call obj,$(DAEMON_SRC))
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCHBIN): $(call obj,$(BENCH_SRC))
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -107,12 +114,20 @@ run: deps
 migrate:
 	@sql/migrate.sh
 
-bench:
-	@echo "dialer-bench arrives with the pacing work; nothing to run yet"
+# Pacing benchmark: every scenario of bench/scenarios x every policy, 30 replications each.
+# Decisions at most every 0.25 s of virtual time (the daemon's longest tick).
+BENCH_ARGS ?= --reps 30 --jobs 2 --decision-gap 0.25
+bench: bench-pacing
 
-install: $(DAEMON) $(SIM)
+bench-pacing: deps
+	@$(MAKE) --no-print-directory $(BENCHBIN)
+	$(BENCHBIN) $(BENCH_ARGS) --json build/bench-pacing.json
+
+install: $(DAEMON) $(SIM) $(BENCHBIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/dialerd/sql $(DESTDIR)$(PREFIX)/etc/dialerd
 	install -m 755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/dialerd
+	install -m 755 $(SIM) $(DESTDIR)$(PREFIX)/bin/dialer-sim
+	install -m 755 $(BENCHBIN) $(DESTDIR)$(PREFIX)/bin/dialer-bench
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/dialerd/sql/
 	install -m 755 sql/migrate.sh $(DESTDIR)$(PREFIX)/share/dialerd/sql/migrate.sh
 	install -m 644 deploy/dialerd.conf $(DESTDIR)$(PREFIX)/etc/dialerd/dialerd.conf.sample

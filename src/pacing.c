@@ -28,16 +28,18 @@
 #define PACER_WARMUP_HANDLES 10
 #define PACER_GRACE_S 2.0          /* the ACD's abandon grace (DESIGN §5.3 default) */
 #define PACER_AIM 0.85             /* aim at this share of the abandon target */
-#define PACER_POINTS 8             /* ring-time quantiles averaged over */
+#define PACER_POINTS 6             /* ring-time quantiles averaged over */
 #define PACER_MAX_NEW 512          /* most calls one decision places */
 
-/* Log-spaced bins from 0.1 s to 2 h: fine for ring times, wide enough for handle times. */
-#define PD_BINS 72
+/* Four bins per octave from 0.1 s to 0.1 × 2^17 s (3.6 h): fine for ring times, wide enough
+ * for handle times, and a bin is found from the float's exponent without a logarithm. */
+#define PD_BINS 68
 #define PD_LO 0.1
-#define PD_HI 7200.0
+#define PD_HI (PD_LO * 131072.0)
 
 /* A distribution of durations that forgets with a half-life, but never below min_weight. */
 struct pdist {
+    double edge[PD_BINS + 1];      /* lower edge of each bin; edge[PD_BINS] = PD_HI */
     double w[PD_BINS];
     double total;
     double cdf[PD_BINS + 1];
@@ -73,34 +75,38 @@ struct pacer {
 /* ------------------------------------------------------------------------------------------ */
 /* Distributions                                                                                */
 
-/* log(PD_HI / PD_LO); a constant expression the compiler folds. */
-#define pd_log_span log(PD_HI / PD_LO)
 
-/* Lower edge of bin i (bin 0 starts at 0). */
-static double pd_edge(int i)
+/* Lower edge of bin i (bin 0 starts at 0), computed once per distribution. */
+static double pd_edge_calc(int i)
 {
     if (i <= 0)
         return 0;
     if (i >= PD_BINS)
         return PD_HI;
-    return PD_LO * exp(pd_log_span * i / PD_BINS);
+    return PD_LO * exp2(i / 4.0);
 }
 
-/* Bin of a duration. */
-static int pd_bin(double x)
+/* Bin of a duration: octave from the exponent, quarter from the mantissa. */
+static int pd_bin_in(const double *edge, double x)
 {
-    int i;
+    int e, b;
+    double m;
 
-    if (x < PD_LO)
+    (void)edge;
+    if (!(x > PD_LO))
         return 0;
-    i = (int)(PD_BINS * log(x / PD_LO) / pd_log_span);
-    return i < 0 ? 0 : i >= PD_BINS ? PD_BINS - 1 : i;
+    m = 2 * frexp(x / PD_LO, &e);      /* x / PD_LO = m × 2^(e - 1), 1 <= m < 2 */
+    b = 4 * (e - 1) + (m >= 1.189207115002721) + (m >= 1.414213562373095) +
+        (m >= 1.681792830507429);
+    return b >= PD_BINS ? PD_BINS - 1 : b;
 }
 
 /* Sets up an empty distribution. */
 static void pd_init(struct pdist *d, double half_life, double min_weight)
 {
     memset(d, 0, sizeof(*d));
+    for (int i = 0; i <= PD_BINS; i++)
+        d->edge[i] = pd_edge_calc(i);
     d->half_life = half_life;
     d->min_weight = min_weight;
     d->dirty = 1;
@@ -135,7 +141,7 @@ static void pd_add(struct pdist *d, double now, double x)
     if (!(x >= 0) || !isfinite(x))
         return;
     pd_decay(d, now);
-    d->w[pd_bin(x)] += 1.0;
+    d->w[pd_bin_in(d->edge, x)] += 1.0;
     d->total += 1.0;
     d->dirty = 1;
 }
@@ -165,9 +171,9 @@ static double pd_cdf(const struct pdist *d, double x)
         return 0;
     if (x >= PD_HI)
         return 1;
-    i = pd_bin(x);
-    lo = pd_edge(i);
-    hi = pd_edge(i + 1);
+    i = pd_bin_in(d->edge, x);
+    lo = d->edge[i];
+    hi = d->edge[i + 1];
     return d->cdf[i] + (d->cdf[i + 1] - d->cdf[i]) * (x - lo) / (hi - lo);
 }
 
@@ -176,7 +182,7 @@ static double pd_quantile(const struct pdist *d, double q)
 {
     for (int i = 0; i < PD_BINS; i++) {
         if (d->cdf[i + 1] >= q && d->cdf[i + 1] > d->cdf[i]) {
-            double lo = pd_edge(i), hi = pd_edge(i + 1);
+            double lo = d->edge[i], hi = d->edge[i + 1];
             return lo + (hi - lo) * (q - d->cdf[i]) / (d->cdf[i + 1] - d->cdf[i]);
         }
     }
@@ -191,7 +197,7 @@ static double pd_mean(const struct pdist *d)
     if (d->total <= 0)
         return 0;
     for (int i = 0; i < PD_BINS; i++)
-        m += d->w[i] * 0.5 * (pd_edge(i) + pd_edge(i + 1));
+        m += d->w[i] * 0.5 * (d->edge[i] + d->edge[i + 1]);
     return m / d->total;
 }
 
@@ -403,6 +409,23 @@ static double pacer_answer_by(const struct pacer *pc, double p, double r, double
     return p * (pd_cdf(&pc->ring_live, r + t) - fl) / alive;
 }
 
+/* Counts elapsed times (now - since[j]) per distribution bin, with their sum per bin. */
+static void pacer_group(const double *edge, const double *since, int n, double now, int *cnt,
+                        double *sum)
+{
+    memset(cnt, 0, sizeof(int) * PD_BINS);
+    memset(sum, 0, sizeof(double) * PD_BINS);
+    for (int j = 0; j < n; j++) {
+        double e = now - since[j];
+        int b;
+        if (e < 0)
+            e = 0;
+        b = pd_bin_in(edge, e);
+        cnt[b]++;
+        sum[b] += e;
+    }
+}
+
 /* The allowance: the abandon rate new calls may run at, from the budget left in the window. */
 static double pacer_allowance(struct pacer *pc, double now, double p_live_per_s)
 {
@@ -429,7 +452,8 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
 {
     double now = v->now, p, t_pts[PACER_POINTS], s_mean[PACER_POINTS], s_var[PACER_POINTS];
     double d_mean[PACER_POINTS], d_var[PACER_POINTS], q_new[PACER_POINTS], mean_h, allow, bias;
-    double dt, risk_sum = 0;
+    double dt, risk_sum = 0, sum[PD_BINS];
+    int cnt[PD_BINS];
     int logged = v->n_free + v->n_busy, in_flight = v->n_ringing + v->n_waiting, cap, k;
 
     pacer_decay_rate(pc, now);
@@ -464,24 +488,32 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
         d_var[i] = 0;
         q_new[i] = p * pd_cdf(&pc->ring_live, t);
     }
-    for (int j = 0; j < v->n_busy; j++) {
-        double e = now - v->busy_since[j];
-        for (int i = 0; i < PACER_POINTS; i++) {
-            double s;
-            if (v->busy_until)
-                s = v->busy_until[j] <= now + t_pts[i] + PACER_GRACE_S ? 1.0 : 0.0;
-            else
-                s = pacer_free_by(pc, e < 0 ? 0 : e, t_pts[i] + PACER_GRACE_S, mean_h);
-            s_mean[i] += s;
-            s_var[i] += s * (1 - s);
+    /* Agents and calls are grouped by how long they have lasted (the distribution's bins):
+     * one evaluation per group keeps a decision cheap for pools of hundreds of agents. */
+    if (v->busy_until) {
+        for (int j = 0; j < v->n_busy; j++)
+            for (int i = 0; i < PACER_POINTS; i++)
+                s_mean[i] += v->busy_until[j] <= now + t_pts[i] + PACER_GRACE_S ? 1.0 : 0.0;
+    } else {
+        pacer_group(pc->handle.edge, v->busy_since, v->n_busy, now, cnt, sum);
+        for (int b = 0; b < PD_BINS; b++) {
+            if (cnt[b] == 0)
+                continue;
+            for (int i = 0; i < PACER_POINTS; i++) {
+                double x = pacer_free_by(pc, sum[b] / cnt[b], t_pts[i] + PACER_GRACE_S, mean_h);
+                s_mean[i] += cnt[b] * x;
+                s_var[i] += cnt[b] * x * (1 - x);
+            }
         }
     }
-    for (int j = 0; j < v->n_ringing; j++) {
-        double r = now - v->ringing_since[j];
+    pacer_group(pc->ring_live.edge, v->ringing_since, v->n_ringing, now, cnt, sum);
+    for (int b = 0; b < PD_BINS; b++) {
+        if (cnt[b] == 0)
+            continue;
         for (int i = 0; i < PACER_POINTS; i++) {
-            double a = pacer_answer_by(pc, p, r < 0 ? 0 : r, t_pts[i]);
-            d_mean[i] += a;
-            d_var[i] += a * (1 - a);
+            double a = pacer_answer_by(pc, p, sum[b] / cnt[b], t_pts[i]);
+            d_mean[i] += cnt[b] * a;
+            d_var[i] += cnt[b] * a * (1 - a);
         }
     }
 
