@@ -46,7 +46,7 @@ BENCH_SRC  := $(wildcard src/bench/*.c) src/pacing.c src/scenario.c src/util.c
 SCENARIO_SRC := src/scenario.c
 SIM_SRC    := $(wildcard src/sim/*.c) $(SCENARIO_SRC) src/util.c src/log.c src/httpc.c src/hmap.c
 
-UNIT_TESTS := test_config test_log test_util test_core test_scenario
+UNIT_TESTS := test_config test_log test_util test_core test_scenario test_bench
 # C programs the end-to-end suites drive against a real PostgreSQL.
 ITESTS     := itest_db
 
@@ -89,6 +89,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(SHELL_SRC) $(CORE_SRC
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/e2e/itest_%.o $(call obj,$(SHELL_SRC) $(CORE_SRC))
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# The benchmark's own tests link its model (everything but its main).
+$(BUILD)/tests/test_bench: $(BUILD)/obj/tests/unit/test_bench.o $(call obj,$(filter-out src/bench/main.c,$(BENCH_SRC)))
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)

@@ -44,6 +44,9 @@ void pacer_observe_handle(struct pacer *pc, double now, double handle_s);
 void pacer_observe_abandon(struct pacer *pc, double now);
 /* how many calls to place now (>= 0) */
 int pacer_decide(struct pacer *pc, const struct pacer_view *v);
+/* optional: how many of the calls the last pacer_decide() asked for were really placed (the
+ * rest were held back by caller-line limits or ran out of callees); without it, all were */
+void pacer_placed(struct pacer *pc, double now, int placed);
 /* live answers and abandons the window already holds from before this pacer existed (after a
  * restart the daemon reads them from the database), counted as of `now` */
 void pacer_seed(struct pacer *pc, double now, double live_answers, double abandons);

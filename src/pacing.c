@@ -70,6 +70,9 @@ struct pacer {
     double pred_ab, pred_live, pred_t;   /* decayed predicted abandons / live answers placed */
     double seen_ab, seen_pred, bias_t;   /* for the bias factor */
     double last_decide;
+    int last_k;                    /* calls the last decision asked for */
+    double last_p;                 /* answer rate it assumed */
+    double last_risk[PACER_MAX_NEW];     /* each one's predicted abandon risk (bias included) */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -350,6 +353,32 @@ void pacer_observe_abandon(struct pacer *pc, double now)
     pc->seen_ab += 1;
 }
 
+/* Takes back the predictions for calls the last decision asked for but that were not placed. */
+void pacer_placed(struct pacer *pc, double now, int placed)
+{
+    double risk = 0, bias;
+
+    (void)now;
+    if (placed < 0)
+        placed = 0;
+    if (placed >= pc->last_k)
+        return;
+    bias = (pc->seen_ab + 1.0) / (pc->seen_pred + 1.0);
+    bias = bias < 0.5 ? 0.5 : bias > 3.0 ? 3.0 : bias;
+    for (int i = placed; i < pc->last_k; i++)
+        risk += pc->last_risk[i];
+    pc->pred_ab -= pc->last_p * risk;
+    pc->pred_live -= pc->last_p * (pc->last_k - placed);
+    pc->seen_pred -= pc->last_p * risk / bias;
+    if (pc->pred_ab < 0)
+        pc->pred_ab = 0;
+    if (pc->pred_live < 0)
+        pc->pred_live = 0;
+    if (pc->seen_pred < 0)
+        pc->seen_pred = 0;
+    pc->last_k = placed;
+}
+
 /* Seeds the abandon window with counts from before this pacer existed. */
 void pacer_seed(struct pacer *pc, double now, double live_answers, double abandons)
 {
@@ -552,7 +581,10 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
         if (risk > pc->theta)
             break;
         risk_sum += risk;
+        pc->last_risk[k] = risk;
     }
+    pc->last_k = k;
+    pc->last_p = p;
     /* What was placed, as the model sees it, for the middle loop and the bias factor. */
     pc->pred_ab += p * risk_sum;
     pc->pred_live += p * k;
@@ -564,6 +596,7 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
 /* Decides how many calls to place now. */
 int pacer_decide(struct pacer *pc, const struct pacer_view *v)
 {
+    pc->last_k = 0;
     switch (pc->p.mode) {
     case PACER_AGENTLESS:
         /* No agents to protect: fill the trunk up to its cap (a cap is required). */

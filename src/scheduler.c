@@ -1006,7 +1006,7 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
     struct pacer_view v;
     struct alloc_item items[64];
     struct campaign *camps[64];
-    int n = 0, want, given;
+    int n = 0, want, given, sent = 0;
     size_t pos = 0;
     struct campaign *c;
 
@@ -1039,8 +1039,10 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         n++;
     }
     given = alloc_split(items, n, want, &p->alloc_cursor);
-    if (given == 0)
+    if (given == 0) {
+        pacer_placed(p->pacer, now, 0);
         return;
+    }
     for (int i = 0; i < n; i++) {
         struct claim_ctx *cx;
         int idx[1024], k;
@@ -1082,9 +1084,12 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         }
         c->claiming = 1;
         p->claiming++;
+        sent += k;
         log_debug("sched.claim", "pool=%s campaign=%" PRId64 " n=%d free=%d ringing=%d waiting=%d",
                   p->key, c->id, k, v.n_free, v.n_ringing, v.n_waiting);
     }
+    /* Caller-line limits and campaigns short of callees may place fewer than the pacer asked. */
+    pacer_placed(p->pacer, now, sent);
 }
 
 /* ------------------------------------------------------------------------------------------ */

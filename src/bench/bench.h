@@ -1,4 +1,4 @@
-/* dialer-bench internals: the policies, one simulated shift, its draws, and the report over many. */
+/* dialer-bench internals: the policies, one simulated shift, its draws, the report over many. */
 #ifndef DIALERD_BENCH_H
 #define DIALERD_BENCH_H
 
@@ -162,7 +162,14 @@ struct bench_report {
 void bench_report_rows(struct bench_report *r);
 /* Prints the one table. */
 void bench_report_table(FILE *f, const struct bench_report *r);
-/* Writes the same numbers (and the per-replication ones) as JSON; -1 with a message in err. */
-int bench_report_json(const char *path, const struct bench_report *r, char *err, size_t errlen);
+/*
+ * Writes the same numbers (and the per-replication ones) as JSON to f, opened on `path` for the
+ * messages, and closes it; -1 with a message in err.
+ */
+int bench_report_json(FILE *f, const char *path, const struct bench_report *r, char *err,
+                      size_t errlen);
+
+/* Tells a pacer policy how many of the calls it asked for were placed. */
+void bench_policy_placed(struct bench_policy *p, double now, int placed);
 
 #endif

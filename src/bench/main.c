@@ -20,6 +20,12 @@
 /* The demo is tuned for `make run`, not for comparing pacers. */
 #define BENCH_SKIP_DEFAULT "demo.json"
 #define BENCH_MAX_FILE (1 << 20)
+/*
+ * Decisions at most every 0.1 virtual seconds by default: a predictive pacer is asked after
+ * every event, and at 500 agents that made the pacer, not the model, cost minutes per shift
+ * (docs/dialer-bench.md, Run time). Occupancy moves by under 0.1 point.
+ */
+#define BENCH_DEFAULT_DECISION_GAP_S 0.1
 
 static const char bench_usage[] =
     "usage: dialer-bench [--reps N] [--hours H] [--policies a,b,...] [--seed S] [--jobs J]\n"
@@ -32,7 +38,8 @@ static const char bench_usage[] =
     "  --seed S          replaces every scenario's seed (integer 0..2^53)\n"
     "  --jobs J          worker processes (default 2; results do not depend on it)\n"
     "  --json FILE       also write the numbers, per replication too, as JSON\n"
-    "  --decision-gap S  least virtual seconds between two decisions (default 0: none)\n"
+    "  --decision-gap S  least virtual seconds between two decisions (default 0.1;\n"
+    "                    0 asks after every event)\n"
     "\n"
     "Without files: every " BENCH_DEFAULT_GLOB " except " BENCH_SKIP_DEFAULT
     " (run from the repository root).\n"
@@ -167,6 +174,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_opts *o)
     memset(o, 0, sizeof(*o));
     o->reps = 30;
     o->jobs = 2;
+    o->decide_gap_s = BENCH_DEFAULT_DECISION_GAP_S;
     for (int i = 0; i < BENCH_N_POLICIES; i++)
         o->pol[i] = (enum bench_policy_id)i;
     o->n_pol = BENCH_N_POLICIES;
@@ -495,10 +503,11 @@ int main(int argc, char **argv)
 {
     struct bench_opts o;
     struct bench_report r;
+    FILE *json = NULL;
     size_t total;
     int64_t t0;
     int rc;
-    char err[512];
+    char err[512] = "";
 
     memset(&r, 0, sizeof(r));
     rc = bench_parse_args(argc, argv, &o);
@@ -506,6 +515,11 @@ int main(int argc, char **argv)
         rc = bench_default_files(&o) ? 1 : -1;
     if (rc < 0)
         rc = bench_load(&o, &r) ? 1 : -1;
+    /* Opened now: a bad path must not be found out after an hour of simulation. */
+    if (rc < 0 && o.json && (json = fopen(o.json, "w")) == NULL) {
+        fprintf(stderr, "dialer-bench: --json %s: %s\n", o.json, strerror(errno));
+        rc = 1;
+    }
     if (rc >= 0) {
         bench_cleanup(&o, &r);
         return rc;
@@ -538,14 +552,16 @@ int main(int argc, char **argv)
                "occ_progressive) on the mean occupancies (n/a: no gap to divide by).\n", r.reps);
         fflush(stdout);
         fprintf(stderr, "dialer-bench: %zu runs (%d scenarios x %d policies x %d replications) "
-                "in %.2f s with %d job%s%s\n", total, r.n_scen, r.n_pol, r.reps, r.wall_s,
-                r.jobs, r.jobs == 1 ? "" : "s",
-                r.decide_gap_s > 0 ? ", decisions at least --decision-gap apart" : "");
-        if (o.json && bench_report_json(o.json, &r, err, sizeof(err)) < 0) {
-            fprintf(stderr, "dialer-bench: --json %s\n", err);
+                "in %.2f s with %d job%s, decision gap %g s\n", total, r.n_scen, r.n_pol,
+                r.reps, r.wall_s, r.jobs, r.jobs == 1 ? "" : "s", r.decide_gap_s);
+        if (json && bench_report_json(json, o.json, &r, err, sizeof(err)) < 0)
             rc = 1;
-        }
+        json = NULL;
     }
+    if (json)
+        fclose(json);
+    if (rc == 1 && err[0])
+        fprintf(stderr, "dialer-bench: --json %s\n", err);
     bench_cleanup(&o, &r);
     return rc;
 }

@@ -572,6 +572,8 @@ static void bench_decide(struct bench_sim *s)
     if (want > allowed) {
         s->res->cps_held += want - allowed;
         want = allowed;
+        /* Tell the pacer, as the daemon does when caller lines hold calls back. */
+        bench_policy_placed(&s->pol, s->now, want);
     }
     for (int k = 0; k < want; k++)
         bench_place(s);

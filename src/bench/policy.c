@@ -152,3 +152,10 @@ int bench_policy_decide(struct bench_policy *p, const struct pacer_view *v, long
         return n > 0 ? n : 0;
     }
 }
+
+/* Passes on how many of the calls asked for were placed (pacer policies only). */
+void bench_policy_placed(struct bench_policy *p, double now, int placed)
+{
+    if (p->pc)
+        pacer_placed(p->pc, now, placed);
+}

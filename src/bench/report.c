@@ -95,8 +95,8 @@ void bench_report_table(FILE *f, const struct bench_report *r)
     for (int s = 0; s < r->n_scen; s++)
         if ((int)strlen(r->scen[s].sc.name) > w)
             w = (int)strlen(r->scen[s].sc.name);
-    fprintf(f, "%-*s  %-11s  %9s  %6s  %8s  %8s  %8s  %9s  %7s  %8s  %6s\n", w, "", "",
-            "occupancy", "", "talk min", "abandon", "abandon", "worst 1h", "wait", "dials", "");
+    fprintf(f, "%-*s  %-11s  %9s  %6s  %8s  %8s  %8s  %9s  %7s  %8s\n", w, "", "",
+            "occupancy", "", "talk min", "abandon", "abandon", "worst 1h", "wait", "dials");
     fprintf(f, "%-*s  %-11s  %9s  %6s  %8s  %8s  %8s  %9s  %7s  %8s  %6s\n", w, "scenario",
             "policy", "mean %", "sd %", "/agent-h", "mean %", "max %", "max %", "s", "/agent-h",
             "eta");
@@ -193,11 +193,11 @@ static cJSON *bench_json_scen(const struct bench_report *r, int s)
 }
 
 /* The whole report as one JSON document (no wall time: the file stays byte-for-byte stable). */
-int bench_report_json(const char *path, const struct bench_report *r, char *err, size_t errlen)
+int bench_report_json(FILE *f, const char *path, const struct bench_report *r, char *err,
+                      size_t errlen)
 {
     cJSON *root = cJSON_CreateObject(), *scen = cJSON_CreateArray();
     char *text;
-    FILE *f;
     int rc = 0;
 
     cJSON_AddStringToObject(root, "tool", "dialer-bench");
@@ -217,13 +217,8 @@ int bench_report_json(const char *path, const struct bench_report *r, char *err,
     text = cJSON_Print(root);
     cJSON_Delete(root);
     if (text == NULL) {
-        snprintf(err, errlen, "out of memory rendering JSON");
-        return -1;
-    }
-    f = fopen(path, "w");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        free(text);
+        snprintf(err, errlen, "%s: out of memory rendering JSON", path);
+        fclose(f);
         return -1;
     }
     if (fputs(text, f) < 0 || fputc('\n', f) < 0)
