@@ -116,20 +116,38 @@ static void pd_init(struct pdist *d, double half_life, double min_weight)
     d->last_t = -1;
 }
 
-/* Forgets old weight: half-life in seconds, keeping at least min_weight. */
-static void pd_decay(struct pdist *d, double now)
+/*
+ * The factor 2^(-dt / half_life) for the time since *last, which moves to now. 1 the first
+ * time, and when the clock has not moved.
+ */
+static double pacer_decay_factor(double *last, double now, double half_life)
 {
     double f;
 
-    if (d->last_t < 0 || now <= d->last_t) {
-        if (d->last_t < 0)
-            d->last_t = now;
-        return;
+    if (*last < 0 || now <= *last) {
+        if (*last < 0)
+            *last = now;
+        return 1.0;
     }
-    f = exp2(-(now - d->last_t) / d->half_life);
-    d->last_t = now;
-    if (d->total * f < d->min_weight)
-        f = d->total > d->min_weight ? d->min_weight / d->total : 1.0;
+    f = exp2(-(now - *last) / half_life);
+    *last = now;
+    return f;
+}
+
+/* A decay factor that would leave less than `floor` of `total` is raised to keep `floor`. */
+static double pacer_decay_floor(double f, double total, double floor_w)
+{
+    if (total * f < floor_w)
+        f = total > floor_w ? floor_w / total : 1.0;
+    return f;
+}
+
+/* Forgets old weight: half-life in seconds, keeping at least min_weight. */
+static void pd_decay(struct pdist *d, double now)
+{
+    double f = pacer_decay_factor(&d->last_t, now, d->half_life);
+
+    f = pacer_decay_floor(f, d->total, d->min_weight);
     if (f >= 1.0)
         return;
     for (int i = 0; i < PD_BINS; i++)
@@ -285,18 +303,8 @@ void pacer_free(struct pacer *pc)
 /* Forgets attempt counts with a 10-minute half-life, keeping at least 200 attempts' worth. */
 static void pacer_decay_rate(struct pacer *pc, double now)
 {
-    double f;
+    double f = pacer_decay_floor(pacer_decay_factor(&pc->rate_t, now, 600.0), pc->att_w, 200);
 
-    if (pc->rate_t < 0) {
-        pc->rate_t = now;
-        return;
-    }
-    if (now <= pc->rate_t)
-        return;
-    f = exp2(-(now - pc->rate_t) / 600.0);
-    pc->rate_t = now;
-    if (pc->att_w * f < 200)
-        f = pc->att_w > 200 ? 200 / pc->att_w : 1.0;
     pc->att_w *= f;
     pc->ans_w *= f;
 }
@@ -330,15 +338,8 @@ void pacer_observe_handle(struct pacer *pc, double now, double handle_s)
 /* Decays the bias counters (abandons seen vs predicted) with a one-hour half-life. */
 static void pacer_decay_bias(struct pacer *pc, double now)
 {
-    double f;
+    double f = pacer_decay_factor(&pc->bias_t, now, 3600.0);
 
-    if (pc->bias_t < 0 || now <= pc->bias_t) {
-        if (pc->bias_t < 0)
-            pc->bias_t = now;
-        return;
-    }
-    f = exp2(-(now - pc->bias_t) / 3600.0);
-    pc->bias_t = now;
     pc->seen_ab *= f;
     pc->seen_pred *= f;
 }

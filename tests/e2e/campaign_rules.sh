@@ -4,12 +4,8 @@
 # resume / abort through SQL. Checked against the simulator's ground truth.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
-. "$root/tests/lib/tap.sh"
-BUILD=${BUILD:-build}
-DIALERD=${DIALERD_BIN:-$root/$BUILD/dialerd}
-STACK_DIR=$(mktemp -d "${TEST_WORK:-/tmp}/rules.XXXXXX")
 . "$root/tests/lib/stack.sh"
-trap stack_down EXIT
+stack_begin rules
 
 stack_pg || { echo "not ok - private cluster starts and migrates"; exit 1; }
 stack_sim "$root/tests/e2e/scenarios/loop.json" || { echo "not ok - dialer-sim starts"; exit 1; }

@@ -3,12 +3,8 @@
 # repeats change nothing, out-of-order events are merged by seq, bad bodies are refused by field.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
-. "$root/tests/lib/tap.sh"
-BUILD=${BUILD:-build}
-DIALERD=${DIALERD_BIN:-$root/$BUILD/dialerd}
-STACK_DIR=$(mktemp -d "${TEST_WORK:-/tmp}/events.XXXXXX")
 . "$root/tests/lib/stack.sh"
-trap stack_down EXIT
+stack_begin events
 
 stack_pg || { echo "not ok - private cluster starts and migrates"; exit 1; }
 stack_dialerd --set abandon_lock_s=600 || { echo "not ok - dialerd starts"; exit 1; }

@@ -1,10 +1,20 @@
 # Starts and stops the real stack for end-to-end tests: a private PostgreSQL, dialer-sim, dialerd.
-# Source after tap.sh; set STACK_DIR first. Every process started here is stopped by stack_down.
-# The ports are chosen once, together, so that no two of them can be the same.
+# Source it with $root set to the repository, then call stack_begin NAME. Every process started
+# here is stopped by stack_down, which stack_begin arranges to run on exit. The ports are chosen
+# once, together, so that no two of them can be the same.
+. "$root/tests/lib/tap.sh"
+BUILD=${BUILD:-build}
+DIALERD=${DIALERD_BIN:-$root/$BUILD/dialerd}
 read -r DIALERD_PORT STACK_SIM_PORTS_A STACK_SIM_PORTS_B STACK_SIM_PORTS_C <<<"$(free_ports 4)"
 STACK_SIM_PORTS="$STACK_SIM_PORTS_A $STACK_SIM_PORTS_B $STACK_SIM_PORTS_C"
 
 STACK_PIDS=()
+
+# stack_begin NAME: a work directory for this test, cleaned up (with every process) on exit.
+stack_begin() {
+    STACK_DIR=$(mktemp -d "${TEST_WORK:-/tmp}/$1.XXXXXX")
+    trap stack_down EXIT
+}
 
 # stack_pg: private cluster, migrated; exports the PG* variables and DIALER_DATABASE_URL.
 stack_pg() {
