@@ -69,7 +69,6 @@ struct pacer {
     double theta;                  /* marginal abandon risk allowed for one more call */
     double pred_ab, pred_live, pred_t;   /* decayed predicted abandons / live answers placed */
     double seen_ab, seen_pred, bias_t;   /* for the bias factor */
-    double last_decide;
     int last_k;                    /* calls the last decision asked for */
     double last_p;                 /* answer rate it assumed */
     double last_risk[PACER_MAX_NEW];     /* each one's predicted abandon risk (bias included) */
@@ -590,7 +589,6 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
     pc->pred_ab += p * risk_sum;
     pc->pred_live += p * k;
     pc->seen_pred += p * risk_sum / bias;
-    pc->last_decide = now;
     return k;
 }
 

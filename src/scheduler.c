@@ -969,7 +969,7 @@ static void claim_done(const struct db_result *r, void *arg)
 }
 
 /* Builds the pacer's view of a pool. */
-static int pool_view(struct sched *s, struct pool *p, double now, struct pacer_view *v,
+static void pool_view(struct sched *s, struct pool *p, double now, struct pacer_view *v,
                      double *busy, int busy_cap, double *ringing, int ring_cap)
 {
     size_t pos = 0;
@@ -996,7 +996,6 @@ static int pool_view(struct sched *s, struct pool *p, double now, struct pacer_v
     }
     v->busy_since = busy;
     v->ringing_since = ringing;
-    return 0;
 }
 
 /* Paces one pool: how many calls, split by priority, claimed per campaign. */
