@@ -29,6 +29,7 @@ struct config {
     int carrier_retry_s;         /* how long an uncertain dial is retried with its key */
     int carrier_max_conns;       /* connections to the carrier */
     int abandon_lock_s;          /* an abandoned callee is not called again sooner */
+    int acd_grace_ms;            /* the ACD's abandon grace, as the pacer plans with it */
     int reconcile_grace_s;       /* unanswered calls past ring timeout + this are lost */
     int max_call_s;              /* answered calls older than this are lost */
     int claim_batch_max;         /* most callees claimed by one statement */

@@ -16,6 +16,8 @@ struct pacer_params {
     double abandon_target;    /* predictive: fraction of live answers, e.g. 0.03 */
     double abandon_window_s;  /* window the target holds over, e.g. 86400 */
     int    max_in_flight;     /* cap on calls in flight (trunk / agentless); 0 = none */
+    double grace_s;           /* how long the ACD holds an answered call for an agent before
+                                 it is abandoned; 0 = 2 s (DESIGN §5.3 default) */
 };
 
 struct pacer_view {           /* the pool as it stands at `now` */

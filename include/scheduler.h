@@ -19,6 +19,7 @@ struct sched_options {
     int carrier_retry_s;           /* how long an uncertain dial is retried with its key */
     int carrier_max_conns;
     int abandon_lock_s;            /* an abandoned callee waits at least this long */
+    int acd_grace_ms;              /* the ACD's abandon grace (pacer parameter) */
     int reconcile_grace_s;         /* unanswered calls older than ring timeout + this are lost */
     int max_call_s;                /* answered calls older than this are lost */
     int claim_batch_max;           /* most callees claimed by one statement */

@@ -1,5 +1,6 @@
 /* HTTP endpoint (evhttp): routing, the {status, reason, data} envelope, /healthz. */
 #include "api.h"
+#include "api_int.h"
 
 #include "config.h"
 #include "db.h"
@@ -17,36 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define API_MAX_ARGS 4
-
-struct api {
-    struct event_base *base;
-    struct evhttp *http;
-    struct db *db;
-    struct sched *sched;
-    const struct api_info *info;
-    int port;
-    int draining;
-    int64_t healthy_within_ms;    /* a round trip older than this means "down" */
-    int64_t started_ms;
-};
-
-/* What a handler gets: the request, the api, and the {placeholders} of its route. */
-struct api_call {
-    struct api *api;
-    struct evhttp_request *req;
-    const char *args[API_MAX_ARGS];
-    int nargs;
-};
-
-typedef void (*api_handler)(struct api_call *call);
-
-struct api_route {
-    enum evhttp_cmd_type method;
-    const char *pattern;          /* "/v1/campaigns/{id}/pause": {x} matches one segment */
-    api_handler handler;
-};
 
 /* Name of an HTTP method for logs and Allow headers. */
 static const char *api_method_name(enum evhttp_cmd_type m)
@@ -67,7 +38,7 @@ static const char *api_method_name(enum evhttp_cmd_type m)
  * Sends the envelope {"status", "reason", "data"} with an HTTP status. Takes ownership of
  * `data` (a cJSON tree or NULL) and frees it.
  */
-static void api_reply(struct evhttp_request *req, int http_status, enum api_code code,
+void api_reply(struct evhttp_request *req, int http_status, enum api_code code,
                       const char *reason, cJSON *data)
 {
     cJSON *root = cJSON_CreateObject();
@@ -137,16 +108,6 @@ static void api_healthz(struct api_call *call)
     }
 }
 
-/*
- * A request whose answer waits for a commit. If the client goes away first, evhttp frees the
- * request and calls the connection's close callback, which marks this record dead so that the
- * late answer is dropped instead of written to freed memory.
- */
-struct api_pending {
-    struct evhttp_request *req;
-    struct evhttp_connection *conn;
-    int dead;
-};
 
 /* The client closed the connection while its request was pending. */
 static void api_on_close(struct evhttp_connection *conn, void *arg)
@@ -159,7 +120,7 @@ static void api_on_close(struct evhttp_connection *conn, void *arg)
 }
 
 /* Starts waiting for a commit. */
-static struct api_pending *api_defer(struct evhttp_request *req)
+struct api_pending *api_defer(struct evhttp_request *req)
 {
     struct api_pending *p = util_xcalloc(1, sizeof(*p));
 
@@ -171,7 +132,7 @@ static struct api_pending *api_defer(struct evhttp_request *req)
 }
 
 /* Answers a deferred request (a scheduler reply callback) and frees the record. */
-static void api_pending_reply(int http_status, int code, const char *reason, void *arg)
+void api_pending_reply(int http_status, int code, const char *reason, void *arg)
 {
     struct api_pending *p = arg;
 
@@ -187,7 +148,7 @@ static void api_pending_reply(int http_status, int code, const char *reason, voi
  * Parses the request body as a JSON object. On failure replies (400 / 422) and returns NULL.
  * The caller owns the returned tree and frees it with cJSON_Delete().
  */
-static cJSON *api_body_json(struct evhttp_request *req)
+cJSON *api_body_json(struct evhttp_request *req)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
@@ -219,7 +180,7 @@ static cJSON *api_body_json(struct evhttp_request *req)
  * Reads an optional string field: absent or null gives NULL; another type or a longer value
  * than `max` writes a message naming the field into err and returns -1.
  */
-static int api_opt_string(const cJSON *j, const char *field, size_t max, const char **out,
+int api_opt_string(const cJSON *j, const char *field, size_t max, const char **out,
                           char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
@@ -243,7 +204,7 @@ static int api_opt_string(const cJSON *j, const char *field, size_t max, const c
  * Reads an integer field given as a JSON number or a decimal string, within [min, max].
  * Returns 0, 1 when absent (and not required), -1 after writing a message into err.
  */
-static int api_int_field(const cJSON *j, const char *field, int required, double min, double max,
+int api_int_field(const cJSON *j, const char *field, int required, double min, double max,
                          int64_t *out, char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);

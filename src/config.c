@@ -65,6 +65,9 @@ static const struct cfg_key cfg_keys[] = {
       "HTTP connections to the carrier" },
     { "abandon_lock_s", CFG_INT, F(abandon_lock_s), "259200", 0, 2592000, 0, 0,
       "an abandoned callee is not called again sooner than this (72 h: the UK rule)" },
+    { "acd_grace_ms", CFG_INT, F(acd_grace_ms), "2000", 100, 60000, 0, 0,
+      "how long the ACD holds an answered call for an agent before it is abandoned; the "
+      "predictive pacer plans with it" },
     { "reconcile_grace_s", CFG_INT, F(reconcile_grace_s), "60", 5, 3600, 0, 0,
       "an unanswered call older than its ring timeout plus this is ended as unknown" },
     { "max_call_s", CFG_INT, F(max_call_s), "7200", 60, 86400, 0, 0,

@@ -351,6 +351,7 @@ int main(int argc, char **argv)
         so.carrier_retry_s = d.cfg->carrier_retry_s;
         so.carrier_max_conns = d.cfg->carrier_max_conns;
         so.abandon_lock_s = d.cfg->abandon_lock_s;
+        so.acd_grace_ms = d.cfg->acd_grace_ms;
         so.reconcile_grace_s = d.cfg->reconcile_grace_s;
         so.max_call_s = d.cfg->max_call_s;
         so.claim_batch_max = d.cfg->claim_batch_max;

@@ -26,7 +26,7 @@
 
 #define PACER_WARMUP_ANSWERS 30
 #define PACER_WARMUP_HANDLES 10
-#define PACER_GRACE_S 2.0          /* the ACD's abandon grace (DESIGN §5.3 default) */
+#define PACER_GRACE_S 2.0          /* the ACD's abandon grace when none is given (DESIGN §5.3) */
 #define PACER_AIM 0.85             /* aim at this share of the abandon target */
 #define PACER_POINTS 6             /* ring-time quantiles averaged over */
 #define PACER_MAX_NEW 512          /* most calls one decision places */
@@ -281,6 +281,8 @@ struct pacer *pacer_new(const struct pacer_params *p)
         pc->p.abandon_window_s = 86400;
     if (pc->p.max_in_flight < 0)
         pc->p.max_in_flight = 0;
+    if (!(pc->p.grace_s > 0) || pc->p.grace_s > 600)
+        pc->p.grace_s = PACER_GRACE_S;
     /* Ring times change with the list and the hour: forget within minutes. Handle times are
      * steadier and need a long tail: forget over half an hour. */
     pd_init(&pc->ring_live, 600, 50);
@@ -522,14 +524,14 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
     if (v->busy_until) {
         for (int j = 0; j < v->n_busy; j++)
             for (int i = 0; i < PACER_POINTS; i++)
-                s_mean[i] += v->busy_until[j] <= now + t_pts[i] + PACER_GRACE_S ? 1.0 : 0.0;
+                s_mean[i] += v->busy_until[j] <= now + t_pts[i] + pc->p.grace_s ? 1.0 : 0.0;
     } else {
         pacer_group(pc->handle.edge, v->busy_since, v->n_busy, now, cnt, sum);
         for (int b = 0; b < PD_BINS; b++) {
             if (cnt[b] == 0)
                 continue;
             for (int i = 0; i < PACER_POINTS; i++) {
-                double x = pacer_free_by(pc, sum[b] / cnt[b], t_pts[i] + PACER_GRACE_S, mean_h);
+                double x = pacer_free_by(pc, sum[b] / cnt[b], t_pts[i] + pc->p.grace_s, mean_h);
                 s_mean[i] += cnt[b] * x;
                 s_var[i] += cnt[b] * x * (1 - x);
             }

@@ -650,6 +650,7 @@ static void pools_refresh(struct sched *s)
         want.abandon_target = c->abandon_target;
         want.abandon_window_s = 86400;
         want.max_in_flight = c->mode == MODE_AGENTLESS ? c->max_concurrent : 0;
+        want.grace_s = s->o.acd_grace_ms / 1000.0;
         if (p->pacer == NULL || memcmp(&p->params, &want, sizeof(want)) != 0) {
             if (p->pacer)
                 pacer_free(p->pacer);

@@ -36,7 +36,8 @@ int bench_policy_parse(const char *name);
 /* The policy's name as the CLI and the table spell it. */
 const char *bench_policy_name(enum bench_policy_id id);
 /* Sets up a policy's state for one run of a shift of shift_s seconds. */
-void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double shift_s);
+void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double shift_s,
+                       double grace_s);
 /* Releases what bench_policy_init took. */
 void bench_policy_free(struct bench_policy *p);
 /* Whether the view handed to this policy carries busy_until. */

@@ -720,7 +720,7 @@ static void bench_setup(struct bench_sim *s, const struct bench_run_cfg *cfg,
         s->cps_window = sc->max_cps >= 1 ? 1.0 : 1.0 / sc->max_cps;
         s->cps_t = util_xcalloc((size_t)s->cps_k, sizeof(double));
     }
-    bench_policy_init(&s->pol, cfg->policy, cfg->shift_s);
+    bench_policy_init(&s->pol, cfg->policy, cfg->shift_s, s->sc->abandon_grace_s);
 
     /* END first: whatever else falls exactly on shift end is not part of the shift. */
     bench_push(s, cfg->shift_s, BENCH_EV_END, 0, 0);

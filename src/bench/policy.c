@@ -31,7 +31,8 @@ const char *bench_policy_name(enum bench_policy_id id)
 }
 
 /* The pacer-backed policies get exactly the parameters a campaign would give the daemon. */
-void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double shift_s)
+void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double shift_s,
+                       double grace_s)
 {
     struct pacer_params pp;
 
@@ -52,6 +53,7 @@ void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double s
         pp.abandon_target = BENCH_ABANDON_TARGET;
         /* The benchmark scores the shift as a whole, so the target holds over the shift. */
         pp.abandon_window_s = shift_s;
+        pp.grace_s = grace_s;
         p->pc = pacer_new(&pp);
         break;
     default:

@@ -1,0 +1,81 @@
+/* Shared by the HTTP route modules: the request context, the envelope and body helpers. */
+#ifndef DIALERD_API_INT_H
+#define DIALERD_API_INT_H
+
+#include "api.h"
+
+#include <cjson/cJSON.h>
+#include <event2/http.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_MAX_ARGS 4
+
+struct api {
+    struct event_base *base;
+    struct evhttp *http;
+    struct db *db;
+    struct sched *sched;
+    const struct api_info *info;
+    int port;
+    int draining;
+    int64_t healthy_within_ms;    /* a round trip older than this means "down" */
+    int64_t started_ms;
+};
+
+/* What a handler gets: the request, the api, and the {placeholders} of its route. */
+struct api_call {
+    struct api *api;
+    struct evhttp_request *req;
+    const char *args[API_MAX_ARGS];
+    int nargs;
+};
+
+typedef void (*api_handler)(struct api_call *call);
+
+struct api_route {
+    enum evhttp_cmd_type method;
+    const char *pattern;          /* "/v1/campaigns/{id}/pause": {x} matches one segment */
+    api_handler handler;
+};
+
+/*
+ * A request whose answer waits for a commit. If the client goes away first, evhttp frees the
+ * request and calls the connection's close callback, which marks this record dead so that the
+ * late answer is dropped instead of written to freed memory.
+ */
+struct api_pending {
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    int dead;
+};
+
+/*
+ * Sends the envelope {"status", "reason", "data"} with an HTTP status. Takes ownership of
+ * `data` (a cJSON tree or NULL) and frees it.
+ */
+void api_reply(struct evhttp_request *req, int http_status, enum api_code code,
+               const char *reason, cJSON *data);
+/* Starts waiting for a commit; the record is freed by api_pending_reply(). */
+struct api_pending *api_defer(struct evhttp_request *req);
+/* Answers a deferred request (shaped as a scheduler reply callback) and frees the record. */
+void api_pending_reply(int http_status, int code, const char *reason, void *arg);
+/*
+ * Parses the request body as a JSON object. On failure replies (400 / 422) and returns NULL.
+ * The caller owns the returned tree and frees it with cJSON_Delete().
+ */
+cJSON *api_body_json(struct evhttp_request *req);
+/*
+ * Reads an optional string field: absent or null gives NULL; another type or a longer value
+ * than `max` writes a message naming the field into err and returns -1. *out points into j.
+ */
+int api_opt_string(const cJSON *j, const char *field, size_t max, const char **out,
+                   char *err, size_t errlen);
+/*
+ * Reads an integer field given as a JSON number or a decimal string, within [min, max].
+ * Returns 0, 1 when absent (and not required), -1 after writing a message into err.
+ */
+int api_int_field(const cJSON *j, const char *field, int required, double min, double max,
+                  int64_t *out, char *err, size_t errlen);
+
+#endif
