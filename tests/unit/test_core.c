@@ -133,7 +133,7 @@ static void test_alloc(void)
 /* Progressive and agentless pacing. */
 static void test_pacing(void)
 {
-    struct pacer_params p = { PACER_PROGRESSIVE, 1.0, 0, 0, 0 };
+    struct pacer_params p = { .mode = PACER_PROGRESSIVE, .callout_rate = 1.0 };
     struct pacer *pc = pacer_new(&p);
     struct pacer_view v = { 0 };
 
@@ -329,7 +329,8 @@ static void feed(struct pacer *pc, double p, double handle_s)
 /* Predictive pacing: warm-up, agents about to be free, caps, the abandon budget. */
 static void test_predictive(void)
 {
-    struct pacer_params pp = { PACER_PREDICTIVE, 3.0, 0.03, 86400, 0 };
+    struct pacer_params pp = { .mode = PACER_PREDICTIVE, .callout_rate = 3.0,
+                               .abandon_target = 0.03, .abandon_window_s = 86400 };
     struct pacer *pc = pacer_new(&pp), *fresh, *spent;
     struct pacer_view v;
     double since[40], ringing[40];
