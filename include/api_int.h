@@ -33,10 +33,18 @@ struct api_call {
 
 typedef void (*api_handler)(struct api_call *call);
 
+/* What a route demands before its handler runs (DESIGN §5.2). */
+enum api_auth {
+    API_AUTH_NONE,                /* /healthz, /metrics, the status page */
+    API_AUTH_BEARER,              /* control routes: Authorization: Bearer <token> */
+    API_AUTH_SIGNED               /* event and push routes: HMAC-SHA256 of timestamp + body */
+};
+
 struct api_route {
     enum evhttp_cmd_type method;
     const char *pattern;          /* "/v1/campaigns/{id}/pause": {x} matches one segment */
     api_handler handler;
+    enum api_auth auth;
 };
 
 /*

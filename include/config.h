@@ -22,6 +22,9 @@ struct config {
     int db_heartbeat_ms;         /* how often an idle connection proves it is alive */
     int drain_timeout_ms;        /* SIGTERM: how long in-flight work may take to finish */
     int max_body_bytes;          /* HTTP request bodies larger than this get 413 */
+    char *api_tokens;            /* bearer tokens for control routes, comma-separated */
+    char *event_secrets;         /* HMAC secrets for event and push routes, comma-separated */
+    int event_max_skew_s;        /* signed timestamps further from now are refused */
     char *carrier_url;           /* base URL of the carrier API (DESIGN §5.3) */
     char *public_url;            /* base URL the carrier calls back; "" = http://<listen> */
     int tick_ms;                 /* pacing period */

@@ -310,9 +310,9 @@ static void api_agent_status(struct api_call *call)
 }
 
 static const struct api_route api_routes[] = {
-    { EVHTTP_REQ_GET, "/healthz", api_healthz },
-    { EVHTTP_REQ_POST, "/v1/calls/events", api_call_event },
-    { EVHTTP_REQ_PUT, "/v1/agents/{id}/status", api_agent_status },
+    { EVHTTP_REQ_GET, "/healthz", api_healthz, API_AUTH_NONE },
+    { EVHTTP_REQ_POST, "/v1/calls/events", api_call_event, API_AUTH_SIGNED },
+    { EVHTTP_REQ_PUT, "/v1/agents/{id}/status", api_agent_status, API_AUTH_BEARER },
 };
 
 #define N_ROUTES (sizeof(api_routes) / sizeof(api_routes[0]))

@@ -51,6 +51,14 @@ static const struct cfg_key cfg_keys[] = {
       "on SIGTERM, how long in-flight work may take before dialerd exits anyway" },
     { "max_body_bytes", CFG_INT, F(max_body_bytes), "1048576", 1024, 67108864, 1, 0,
       "HTTP request bodies larger than this are refused with 413" },
+    { "api_tokens", CFG_STR, F(api_tokens), "", 0, 0, 1, 0,
+      "bearer tokens accepted on control routes, separated by commas (several for rotation); "
+      "empty refuses every control request" },
+    { "event_secrets", CFG_STR, F(event_secrets), "", 0, 0, 1, 0,
+      "shared secrets for the HMAC-SHA256 signature of event and push requests, separated by "
+      "commas (several for rotation); empty refuses every event and push" },
+    { "event_max_skew_s", CFG_INT, F(event_max_skew_s), "300", 5, 3600, 1, 0,
+      "a signed request whose timestamp is further than this from now is refused" },
     { "carrier_url", CFG_STR, F(carrier_url), "http://127.0.0.1:9090", 0, 0, 0, 1,
       "base URL of the carrier API; dials go to <carrier_url>/calls" },
     { "public_url", CFG_STR, F(public_url), "", 0, 0, 0, 0,
