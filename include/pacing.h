@@ -31,6 +31,9 @@ struct pacer_view {           /* the pool as it stands at `now` */
     const double *busy_until; /* optional, n_busy entries parallel to busy_since: when each busy
                                  agent will be free. Only a clairvoyant benchmark knows this;
                                  NULL (the default) means unknown */
+    const double *wrapup_since; /* optional, n_busy entries parallel to busy_since: when each
+                                 busy agent's call ended and after-call work began; negative
+                                 while the agent is still on the call. NULL = not known */
 };
 
 struct pacer;
@@ -49,6 +52,9 @@ int pacer_decide(struct pacer *pc, const struct pacer_view *v);
 /* optional: how many of the calls the last pacer_decide() asked for were really placed (the
  * rest were held back by caller-line limits or ran out of callees); without it, all were */
 void pacer_placed(struct pacer *pc, double now, int placed);
+/* optional, with wrapup_since: how a handled call split into talk (connect to hang-up) and
+ * after-call work (hang-up to free); calls pacer_observe_handle() needs as well */
+void pacer_observe_wrapup(struct pacer *pc, double now, double talk_s, double wrapup_s);
 /* live answers and abandons the window already holds from before this pacer existed (after a
  * restart the daemon reads them from the database), counted as of `now` */
 void pacer_seed(struct pacer *pc, double now, double live_answers, double abandons);

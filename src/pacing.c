@@ -2,6 +2,7 @@
 #include "pacing.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,12 @@
 #define PACER_WARMUP_ANSWERS 30
 #define PACER_WARMUP_HANDLES 10
 #define PACER_GRACE_S 2.0          /* the ACD's abandon grace when none is given (DESIGN §5.3) */
-#define PACER_AIM 0.85             /* aim at this share of the abandon target */
+#define PACER_AIM 0.85             /* aim at this share of the abandon target ... */
+#define PACER_AIM_NOISE 1.0        /* ... less this over the square root of answers per hour */
 #define PACER_POINTS 6             /* ring-time quantiles averaged over */
 #define PACER_MAX_NEW 512          /* most calls one decision places */
+#define PACER_REFRESH_S 2.0        /* decision points and supply tables are this fresh */
+#define PACER_WRAP_Q 4             /* after-call work quantiles averaged over */
 
 /* Four bins per octave from 0.1 s to 0.1 × 2^17 s (3.6 h): fine for ring times, wide enough
  * for handle times, and a bin is found from the float's exponent without a logarithm. */
@@ -49,6 +53,19 @@ struct pdist {
     double min_weight;
 };
 
+/* The first three cumulants of a sum of independent Bernoulli variables. */
+struct pmoments {
+    double mean, var, k3;
+};
+
+/* Adds n independent Bernoulli(x) variables. */
+static void pm_add(struct pmoments *m, double n, double x)
+{
+    m->mean += n * x;
+    m->var += n * x * (1 - x);
+    m->k3 += n * x * (1 - x) * (1 - 2 * x);
+}
+
 /* Windowed counts of live answers and abandons (for the abandon budget). */
 #define PB_SLOTS 1440
 struct pbudget {
@@ -63,8 +80,15 @@ struct pbudget {
 struct pacer {
     struct pacer_params p;
     struct pdist ring_live, ring_fail, handle;
-    double att_w, ans_w, rate_t;   /* decayed attempts and live answers */
-    long answers, handles;         /* all-time counts, for the warm-up */
+    struct pdist talk, wrap;       /* the two parts of a handle, when the caller reports them */
+    double att_w, ans_w, rate_t;   /* decayed attempts and live answers (answer rate) */
+    double live_w, live_t, live_t0;   /* decayed live answers without a floor (answers/s) */
+    double pts_t;                  /* when t_pts and the tables were refreshed; -1 never */
+    double t_pts[PACER_POINTS];    /* decision points: ring-time quantiles of live answers */
+    int tab_ok;                    /* the tables below are current */
+    double talk_tab[PD_BINS][PACER_POINTS];   /* P(free in time) on the call, by elapsed bin */
+    double wrap_tab[PD_BINS][PACER_POINTS];   /* the same in after-call work */
+    long answers, handles, splits; /* all-time counts, for the warm-up */
     struct pbudget budget;
     double theta;                  /* marginal abandon risk allowed for one more call */
     double pred_ab, pred_live, pred_t;   /* decayed predicted abandons / live answers placed */
@@ -88,18 +112,27 @@ static double pd_edge_calc(int i)
     return PD_LO * exp2(i / 4.0);
 }
 
-/* Bin of a duration: octave from the exponent, quarter from the mantissa. */
+/*
+ * Bin of a duration: the octave is the binary exponent of x / PD_LO and the quarter comes from
+ * its mantissa bits compared with those of 2^(1/4), 2^(1/2) and 2^(3/4). Reading the IEEE 754
+ * bits directly keeps this out of libm: it runs for every agent and call at every decision.
+ */
 static int pd_bin_in(const double *edge, double x)
 {
+    uint64_t u, f;
     int e, b;
-    double m;
+    double y;
 
     (void)edge;
     if (!(x > PD_LO))
         return 0;
-    m = 2 * frexp(x / PD_LO, &e);      /* x / PD_LO = m × 2^(e - 1), 1 <= m < 2 */
-    b = 4 * (e - 1) + (m >= 1.189207115002721) + (m >= 1.414213562373095) +
-        (m >= 1.681792830507429);
+    y = x * (1.0 / PD_LO);
+    if (!(y < PD_HI / PD_LO))
+        return PD_BINS - 1;
+    memcpy(&u, &y, sizeof(u));
+    e = (int)((u >> 52) & 0x7ff) - 1023;         /* y = 1.f × 2^e, e >= 0 here */
+    f = u & 0xfffffffffffffULL;
+    b = 4 * e + (f >= 0x306FE0A31B715ULL) + (f >= 0x6A09E667F3BCDULL) + (f >= 0xAE89F995AD3ADULL);
     return b >= PD_BINS ? PD_BINS - 1 : b;
 }
 
@@ -288,7 +321,9 @@ struct pacer *pacer_new(const struct pacer_params *p)
     pd_init(&pc->ring_live, 600, 50);
     pd_init(&pc->ring_fail, 600, 100);
     pd_init(&pc->handle, 1800, 50);
-    pc->rate_t = -1;
+    pd_init(&pc->talk, 1800, 50);
+    pd_init(&pc->wrap, 1800, 50);
+    pc->rate_t = pc->live_t = pc->live_t0 = pc->pts_t = -1;
     pc->budget.slot_s = pc->p.abandon_window_s / PB_SLOTS;
     pc->theta = pc->p.abandon_target;
     pc->pred_t = pc->bias_t = -1;
@@ -301,13 +336,31 @@ void pacer_free(struct pacer *pc)
     free(pc);
 }
 
-/* Forgets attempt counts with a 10-minute half-life, keeping at least 200 attempts' worth. */
+/*
+ * Forgets attempt counts with a 5-minute half-life, so that a changing answer rate is followed
+ * within minutes, keeping at least 200 attempts' worth so that it is not noise.
+ */
 static void pacer_decay_rate(struct pacer *pc, double now)
 {
-    double f = pacer_decay_floor(pacer_decay_factor(&pc->rate_t, now, 600.0), pc->att_w, 200);
+    double f = pacer_decay_floor(pacer_decay_factor(&pc->rate_t, now, 300.0), pc->att_w, 200);
 
     pc->att_w *= f;
     pc->ans_w *= f;
+}
+
+/* Live answers per second over the last several minutes (10-minute half-life). */
+static double pacer_live_rate(struct pacer *pc, double now, int add)
+{
+    const double hl = 600.0;
+    double span;
+
+    pc->live_w *= pacer_decay_factor(&pc->live_t, now, hl);
+    pc->live_w += add;
+    if (pc->live_t0 < 0)
+        pc->live_t0 = now;
+    /* Until a few half-lives have passed the decayed count covers less than its full span. */
+    span = (1 - exp2(-(now - pc->live_t0) / hl)) * hl / M_LN2;
+    return span > 1 ? pc->live_w / span : 0;
 }
 
 /* Records a resolved dial. */
@@ -317,6 +370,7 @@ void pacer_observe_attempt(struct pacer *pc, double now, double ring_s, int live
     pc->att_w += 1;
     if (live_answer) {
         pc->ans_w += 1;
+        pacer_live_rate(pc, now, 1);
         pc->answers++;
         pd_add(&pc->ring_live, now, ring_s);
         pb_advance(&pc->budget, now);
@@ -334,6 +388,16 @@ void pacer_observe_handle(struct pacer *pc, double now, double handle_s)
         return;
     pc->handles++;
     pd_add(&pc->handle, now, handle_s);
+}
+
+/* Records how a handled call split into talk and after-call work. */
+void pacer_observe_wrapup(struct pacer *pc, double now, double talk_s, double wrapup_s)
+{
+    if (!(talk_s >= 0) || !(wrapup_s >= 0))
+        return;
+    pc->splits++;
+    pd_add(&pc->talk, now, talk_s);
+    pd_add(&pc->wrap, now, wrapup_s);
 }
 
 /* Decays the bias counters (abandons seen vs predicted) with a one-hour half-life. */
@@ -418,6 +482,33 @@ static double pacer_tail(double z)
     return 0.5 * erfc(z / M_SQRT2);
 }
 
+/*
+ * P(supply - demand - k new answers < 1): no agent left for the k-th new call. Normal with a
+ * one-term Edgeworth correction for skew: answers from many calls each unlikely to be answered
+ * pile up in a right tail that a plain normal curve underestimates, and with small targets
+ * that tail is where decisions are made.
+ */
+static double pacer_shortfall(const struct pmoments *sup, const struct pmoments *dem, int k,
+                              double q)
+{
+    double mu = sup->mean - dem->mean - k * q;
+    double var = sup->var + dem->var + k * q * (1 - q);
+    double k3 = sup->k3 - dem->k3 - k * q * (1 - q) * (1 - 2 * q);
+    double sd, z, g, r;
+
+    if (var < 0.04)
+        var = 0.04;
+    sd = sqrt(var);
+    z = (0.5 - mu) / sd;
+    g = k3 / (var * sd);
+    if (g > 1)
+        g = 1;
+    if (g < -1)
+        g = -1;
+    r = pacer_tail(-z) - g / 6 * (z * z - 1) * exp(-0.5 * z * z) / sqrt(2 * M_PI);
+    return r < 0 ? 0 : r > 1 ? 1 : r;
+}
+
 /* P(a busy agent that has handled for e seconds is free within t more). */
 static double pacer_free_by(const struct pacer *pc, double e, double t, double mean_h)
 {
@@ -427,6 +518,37 @@ static double pacer_free_by(const struct pacer *pc, double e, double t, double m
         /* Longer than anything seen lately: assume a memoryless rest of the call. */
         return 1 - exp(-t / (mean_h > 1 ? mean_h : 1));
     return (pd_cdf(&pc->handle, e + t) - f0) / surv;
+}
+
+/* P(an agent in after-call work for w seconds is free within t more). */
+static double pacer_wrap_free_by(const struct pacer *pc, double w, double t, double mean_w)
+{
+    double f0 = pd_cdf(&pc->wrap, w), surv = 1 - f0;
+
+    if (surv < 1e-3)
+        return 1 - exp(-t / (mean_w > 0.1 ? mean_w : 0.1));
+    return (pd_cdf(&pc->wrap, w + t) - f0) / surv;
+}
+
+/*
+ * P(an agent on a call for e seconds is free within t more): the call must end and its
+ * after-call work follow, averaged over after-call work quantiles wq[0..nq).
+ */
+static double pacer_talk_free_by(const struct pacer *pc, double e, double t, const double *wq,
+                                 int nq, double mean_t)
+{
+    double f0 = pd_cdf(&pc->talk, e), surv = 1 - f0, acc = 0;
+
+    for (int i = 0; i < nq; i++) {
+        double left = t - wq[i];
+        if (left <= 0)
+            continue;
+        if (surv < 1e-3)
+            acc += 1 - exp(-left / (mean_t > 1 ? mean_t : 1));
+        else
+            acc += (pd_cdf(&pc->talk, e + left) - f0) / surv;
+    }
+    return acc / nq;
 }
 
 /* P(a call that has rung r seconds without resolving is answered live within t more). */
@@ -457,11 +579,158 @@ static void pacer_group(const double *edge, const double *since, int n, double n
     }
 }
 
+/*
+ * Refreshes the decision points (ring-time quantiles of live answers) and, in split mode, the
+ * tables of P(free in time) per busy-agent bin. The distributions move little from one decision
+ * to the next (forgetting scales every weight alike and leaves them as they are), so a
+ * refresh every PACER_REFRESH_S keeps decisions cheap for pools of hundreds of agents.
+ */
+static void pacer_refresh(struct pacer *pc, double now, int split)
+{
+    double wq[PACER_WRAP_Q], mean_t, mean_w;
+
+    if (pc->pts_t >= 0 && now >= pc->pts_t && now - pc->pts_t < PACER_REFRESH_S &&
+        (!split || pc->tab_ok))
+        return;
+    pc->pts_t = now;
+    for (int i = 0; i < PACER_POINTS; i++)
+        pc->t_pts[i] = pd_quantile(&pc->ring_live, (i + 0.5) / PACER_POINTS);
+    pc->tab_ok = 0;
+    if (!split)
+        return;
+    pd_decay(&pc->talk, now);
+    pd_decay(&pc->wrap, now);
+    pd_prepare(&pc->talk);
+    pd_prepare(&pc->wrap);
+    mean_t = pd_mean(&pc->talk);
+    mean_w = pd_mean(&pc->wrap);
+    for (int q = 0; q < PACER_WRAP_Q; q++)
+        wq[q] = pd_quantile(&pc->wrap, (q + 0.5) / PACER_WRAP_Q);
+    for (int b = 0; b < PD_BINS; b++) {
+        /* The bin's geometric middle stands for every agent in it. */
+        double e = b == 0 ? PD_LO / 2 : pc->talk.edge[b] * 1.0905077326652577;
+        for (int i = 0; i < PACER_POINTS; i++) {
+            double t = pc->t_pts[i] + pc->p.grace_s;
+            pc->talk_tab[b][i] = pacer_talk_free_by(pc, e, t, wq, PACER_WRAP_Q, mean_t);
+            pc->wrap_tab[b][i] = pacer_wrap_free_by(pc, e, t, mean_w);
+        }
+    }
+    pc->tab_ok = 1;
+}
+
+/*
+ * Adds the busy agents' expected supply (and its variance) at each point when the caller says
+ * which agents are still on the call and which are in after-call work: those in after-call
+ * work are nearly certain to be back soon, those on the call nearly certain not to be.
+ */
+static void pacer_supply_split(const struct pacer *pc, const struct pacer_view *v,
+                               struct pmoments *sup)
+{
+    int cnt_t[PD_BINS], cnt_w[PD_BINS];
+
+    memset(cnt_t, 0, sizeof(cnt_t));
+    memset(cnt_w, 0, sizeof(cnt_w));
+    for (int j = 0; j < v->n_busy; j++) {
+        int wrapping = v->wrapup_since[j] >= 0;
+        double e = v->now - (wrapping ? v->wrapup_since[j] : v->busy_since[j]);
+        int b = pd_bin_in(pc->talk.edge, e > 0 ? e : 0);
+        if (wrapping)
+            cnt_w[b]++;
+        else
+            cnt_t[b]++;
+    }
+    for (int b = 0; b < PD_BINS; b++) {
+        if (cnt_t[b] == 0 && cnt_w[b] == 0)
+            continue;
+        for (int i = 0; i < PACER_POINTS; i++) {
+            pm_add(&sup[i], cnt_t[b], pc->talk_tab[b][i]);
+            pm_add(&sup[i], cnt_w[b], pc->wrap_tab[b][i]);
+        }
+    }
+}
+
+/* The abandon risk of the k-th extra call (k from 0), bias included. */
+static double pacer_risk(const struct pmoments *sup, const struct pmoments *dem,
+                         const double *q_new, double bias, int k)
+{
+    double risk = 0, r[PACER_POINTS], later = 0;
+
+    for (int i = 0; i < PACER_POINTS; i++)
+        r[i] = pacer_shortfall(&sup[i], &dem[i], k, q_new[i]);
+    /* A new call answered at one point also holds its agent at every later point, where
+     * calls answered after it need one: it costs the worst shortfall from there on. */
+    for (int i = PACER_POINTS - 1; i >= 0; i--) {
+        if (r[i] > later)
+            later = r[i];
+        risk += later;
+    }
+    return risk / PACER_POINTS * bias;
+}
+
+/*
+ * How many calls to place: the first k whose risk passes θ, at most cap. Risk grows with k, so
+ * the boundary is found by doubling then halving, and the risks in between (for the bias and
+ * take-back bookkeeping in last_risk) are interpolated: a pool that may place hundreds of
+ * calls costs a dozen evaluations, not hundreds.
+ */
+static int pacer_count(struct pacer *pc, const struct pmoments *sup, const struct pmoments *dem,
+                       const double *q_new, double bias, int cap)
+{
+    int at[48], n = 0, lo, hi, j;
+    double rk[48];
+
+    rk[n] = pacer_risk(sup, dem, q_new, bias, 0);
+    at[n++] = 0;
+    if (rk[0] > pc->theta)
+        return 0;
+    lo = 0;
+    for (j = 1; j < cap; j *= 2) {
+        rk[n] = pacer_risk(sup, dem, q_new, bias, j);
+        at[n++] = j;
+        if (rk[n - 1] > pc->theta)
+            break;
+        lo = j;
+    }
+    hi = j < cap ? j : cap;
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        rk[n] = pacer_risk(sup, dem, q_new, bias, mid);
+        at[n++] = mid;
+        if (rk[n - 1] > pc->theta)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    /* Risks of the calls placed (0..lo): exact where evaluated, else between the nearest
+     * evaluated neighbours. */
+    for (int i = 0; i <= lo; i++) {
+        int a = -1, b = -1;
+        for (int e = 0; e < n; e++) {
+            if (at[e] <= i && (a < 0 || at[e] > at[a]))
+                a = e;
+            if (at[e] >= i && (b < 0 || at[e] < at[b]))
+                b = e;
+        }
+        if (b < 0 || at[b] == at[a])
+            pc->last_risk[i] = rk[a];
+        else
+            pc->last_risk[i] = rk[a] + (rk[b] - rk[a]) * (i - at[a]) / (at[b] - at[a]);
+    }
+    return lo + 1;
+}
+
 /* The allowance: the abandon rate new calls may run at, from the budget left in the window. */
 static double pacer_allowance(struct pacer *pc, double now, double p_live_per_s)
 {
-    double aim = PACER_AIM * pc->p.abandon_target, L, B, horizon, future, allow;
+    double aim, L, B, horizon, future, allow, per_hour = p_live_per_s * 3600;
 
+    /* Abandons come at random, and the fewer answers an hour brings the larger their noise
+     * relative to the budget: a small team aims lower so that an unlucky day still ends
+     * under the target (about 0.1 lower at 100 answers an hour, nothing noticeable at 10,000). */
+    aim = (PACER_AIM - PACER_AIM_NOISE / sqrt(per_hour > 1 ? per_hour : 1)) *
+          pc->p.abandon_target;
+    if (aim < 0.5 * pc->p.abandon_target)
+        aim = 0.5 * pc->p.abandon_target;
     pb_advance(&pc->budget, now);
     L = pc->budget.sum_answers;
     B = pc->budget.sum_abandons;
@@ -481,11 +750,11 @@ static double pacer_allowance(struct pacer *pc, double now, double p_live_per_s)
 /* Predictive decision (DESIGN §6). */
 static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
 {
-    double now = v->now, p, t_pts[PACER_POINTS], s_mean[PACER_POINTS], s_var[PACER_POINTS];
-    double d_mean[PACER_POINTS], d_var[PACER_POINTS], q_new[PACER_POINTS], mean_h, allow, bias;
+    double now = v->now, p, t_pts[PACER_POINTS], q_new[PACER_POINTS], mean_h, allow, bias;
+    struct pmoments sup[PACER_POINTS], dem[PACER_POINTS];
     double dt, risk_sum = 0, sum[PD_BINS];
     int cnt[PD_BINS];
-    int logged = v->n_free + v->n_busy, in_flight = v->n_ringing + v->n_waiting, cap, k;
+    int logged = v->n_free + v->n_busy, in_flight = v->n_ringing + v->n_waiting, cap, k, split;
 
     pacer_decay_rate(pc, now);
     if (pc->answers < PACER_WARMUP_ANSWERS || pc->handles < PACER_WARMUP_HANDLES ||
@@ -510,21 +779,38 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
     mean_h = pd_mean(&pc->handle);
 
     /* When a new call's live answer would come: quantiles of the ring time of live answers. */
+    split = v->wrapup_since && pc->splits >= PACER_WARMUP_HANDLES;
+    pacer_refresh(pc, now, split);
     for (int i = 0; i < PACER_POINTS; i++) {
-        double t = pd_quantile(&pc->ring_live, (i + 0.5) / PACER_POINTS);
+        double t = pc->t_pts[i];
         t_pts[i] = t;
-        s_mean[i] = v->n_free;
-        s_var[i] = 0;
-        d_mean[i] = v->n_waiting;
-        d_var[i] = 0;
+        memset(&sup[i], 0, sizeof(sup[i]));
+        memset(&dem[i], 0, sizeof(dem[i]));
+        sup[i].mean = v->n_free;
+        dem[i].mean = v->n_waiting;
         q_new[i] = p * pd_cdf(&pc->ring_live, t);
     }
     /* Agents and calls are grouped by how long they have lasted (the distribution's bins):
      * one evaluation per group keeps a decision cheap for pools of hundreds of agents. */
     if (v->busy_until) {
-        for (int j = 0; j < v->n_busy; j++)
-            for (int i = 0; i < PACER_POINTS; i++)
-                s_mean[i] += v->busy_until[j] <= now + t_pts[i] + pc->p.grace_s ? 1.0 : 0.0;
+        /* The points rise, so an agent free by one point is free by every later one: count
+         * each agent at its first point and add up. */
+        int first[PACER_POINTS + 1] = { 0 };
+        for (int j = 0; j < v->n_busy; j++) {
+            double need = v->busy_until[j] - now - pc->p.grace_s;
+            int i = 0;
+            if (need > t_pts[PACER_POINTS - 1])
+                continue;
+            while (i < PACER_POINTS && t_pts[i] < need)
+                i++;
+            first[i]++;
+        }
+        for (int i = 0, acc = 0; i < PACER_POINTS; i++) {
+            acc += first[i];
+            sup[i].mean += acc;
+        }
+    } else if (split) {
+        pacer_supply_split(pc, v, sup);
     } else {
         pacer_group(pc->handle.edge, v->busy_since, v->n_busy, now, cnt, sum);
         for (int b = 0; b < PD_BINS; b++) {
@@ -532,8 +818,7 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
                 continue;
             for (int i = 0; i < PACER_POINTS; i++) {
                 double x = pacer_free_by(pc, sum[b] / cnt[b], t_pts[i] + pc->p.grace_s, mean_h);
-                s_mean[i] += cnt[b] * x;
-                s_var[i] += cnt[b] * x * (1 - x);
+                pm_add(&sup[i], cnt[b], x);
             }
         }
     }
@@ -543,8 +828,7 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
             continue;
         for (int i = 0; i < PACER_POINTS; i++) {
             double a = pacer_answer_by(pc, p, sum[b] / cnt[b], t_pts[i]);
-            d_mean[i] += cnt[b] * a;
-            d_var[i] += cnt[b] * a * (1 - a);
+            pm_add(&dem[i], cnt[b], a);
         }
     }
 
@@ -555,7 +839,7 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
         bias = 0.5;
     if (bias > 3.0)
         bias = 3.0;
-    allow = pacer_allowance(pc, now, p * pc->att_w / 600.0 * 0.693);
+    allow = pacer_allowance(pc, now, pacer_live_rate(pc, now, 0));
     if (pc->pred_t >= 0 && now > pc->pred_t && pc->pred_live > 1) {
         double f = exp2(-(now - pc->pred_t) / 600.0), rate;
         pc->pred_ab *= f;
@@ -566,25 +850,15 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
         pc->theta *= exp((allow - rate) / allow * (dt / 60.0));
     }
     pc->pred_t = now;
-    if (pc->theta < 0.002)
-        pc->theta = 0.002;
+    /* The floor scales with the target so that a tiny target can still be held. */
+    if (pc->theta < 0.05 * pc->p.abandon_target)
+        pc->theta = 0.05 * pc->p.abandon_target;
     if (pc->theta > 0.5)
         pc->theta = 0.5;
 
-    for (k = 0; k < cap; k++) {
-        double risk = 0;
-        for (int i = 0; i < PACER_POINTS; i++) {
-            double mu = s_mean[i] - d_mean[i] - k * q_new[i];
-            double var = s_var[i] + d_var[i] + k * q_new[i] * (1 - q_new[i]);
-            double sd = sqrt(var > 0.04 ? var : 0.04);
-            risk += pacer_tail((mu - 0.5) / sd);
-        }
-        risk = risk / PACER_POINTS * bias;
-        if (risk > pc->theta)
-            break;
-        risk_sum += risk;
-        pc->last_risk[k] = risk;
-    }
+    k = pacer_count(pc, sup, dem, q_new, bias, cap);
+    for (int i = 0; i < k; i++)
+        risk_sum += pc->last_risk[i];
     pc->last_k = k;
     pc->last_p = p;
     /* What was placed, as the model sees it, for the middle loop and the bias factor. */

@@ -81,6 +81,7 @@ struct agent {
     enum agent_status status;
     double since;                  /* mono s of the last status change */
     double busy_since;             /* mono s: when its current call was connected */
+    double wrap_since;             /* mono s: when after-call work began; 0 while on the call */
     int64_t groups[SCHED_MAX_GROUPS];
     int prios[SCHED_MAX_GROUPS];
     int n_groups;
@@ -323,14 +324,22 @@ static void agent_set_status(struct sched *s, struct agent *a, enum agent_status
 
     if (from == to)
         return;
-    /* An agent leaving a call (to free or any other status) ends its handle time. */
+    /* An agent leaving a call (to free or any other status) ends its handle time; the part
+     * after the call ended is its after-call work (none when it went straight on). */
     if ((from == AG_BUSY || from == AG_ARRANGE) && to != AG_BUSY && to != AG_ARRANGE &&
-        a->busy_since > 0 && a->pool && a->pool->pacer)
+        a->busy_since > 0 && a->pool && a->pool->pacer) {
+        double wrap_at = a->wrap_since > 0 ? a->wrap_since : now;
         pacer_observe_handle(a->pool->pacer, now, now - a->busy_since);
+        pacer_observe_wrapup(a->pool->pacer, now, wrap_at - a->busy_since, now - wrap_at);
+    }
     if (to == AG_BUSY && from != AG_ARRANGE)
         a->busy_since = now;
+    if (to == AG_ARRANGE && from == AG_BUSY)
+        a->wrap_since = now;
+    if (to == AG_BUSY)
+        a->wrap_since = 0;
     if (to != AG_BUSY && to != AG_ARRANGE)
-        a->busy_since = 0;
+        a->busy_since = a->wrap_since = 0;
     log_debug("agent.state", "agent=%s from=%s to=%s", log_q(a->id), agent_status_names[from],
               agent_status_names[to]);
     a->status = to;
@@ -971,7 +980,7 @@ static void claim_done(const struct db_result *r, void *arg)
 
 /* Builds the pacer's view of a pool. */
 static void pool_view(struct sched *s, struct pool *p, double now, struct pacer_view *v,
-                     double *busy, int busy_cap, double *ringing, int ring_cap)
+                      double *busy, double *wrap, int busy_cap, double *ringing, int ring_cap)
 {
     size_t pos = 0;
     struct agent *a;
@@ -984,6 +993,10 @@ static void pool_view(struct sched *s, struct pool *p, double now, struct pacer_
         if (a->status == AG_FREE) {
             v->n_free++;
         } else if ((a->status == AG_BUSY || a->status == AG_ARRANGE) && v->n_busy < busy_cap) {
+            /* After a restart an agent may be met in after-call work: its status time is all
+             * that is known of either phase. */
+            wrap[v->n_busy] = a->status != AG_ARRANGE ? -1
+                            : a->wrap_since > 0 ? a->wrap_since : a->since;
             busy[v->n_busy++] = a->busy_since > 0 ? a->busy_since : a->since;
         }
     }
@@ -996,13 +1009,14 @@ static void pool_view(struct sched *s, struct pool *p, double now, struct pacer_
         }
     }
     v->busy_since = busy;
+    v->wrapup_since = wrap;
     v->ringing_since = ringing;
 }
 
 /* Paces one pool: how many calls, split by priority, claimed per campaign. */
 static void pool_pace(struct sched *s, struct pool *p, double now)
 {
-    static double busy[8192], ringing[8192];
+    static double busy[8192], wrap[8192], ringing[8192];
     struct pacer_view v;
     struct alloc_item items[64];
     struct campaign *camps[64];
@@ -1012,7 +1026,7 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
 
     if (p->pacer == NULL || p->claiming || !p->active)
         return;
-    pool_view(s, p, now, &v, busy, 8192, ringing, 8192);
+    pool_view(s, p, now, &v, busy, wrap, 8192, ringing, 8192);
     want = pacer_decide(p->pacer, &v);
     if (want <= 0)
         return;
@@ -1494,6 +1508,7 @@ static void sched_apply_event(struct sched *s, struct call *c, struct sched_req 
             if (a) {
                 agent_set_status(s, a, AG_BUSY, now);
                 a->busy_since = now;
+                a->wrap_since = 0;
             }
         }
         break;

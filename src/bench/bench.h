@@ -21,6 +21,8 @@ enum bench_policy_id {
     BENCH_VICIDIAL,           /* VICIdial-style adaptive dial level (bench-internal) */
     BENCH_OURS,               /* pacer, PACER_PREDICTIVE, as the daemon drives it */
     BENCH_CEILING,            /* the same pacer, told when each busy agent will be free */
+    BENCH_MATCHED,            /* ours, its abandon target set to the rate the VICIdial-style
+                                 policy reached in the same replication */
     BENCH_N_POLICIES
 };
 
@@ -37,7 +39,7 @@ int bench_policy_parse(const char *name);
 const char *bench_policy_name(enum bench_policy_id id);
 /* Sets up a policy's state for one run of a shift of shift_s seconds. */
 void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double shift_s,
-                       double grace_s);
+                       double grace_s, double abandon_target);
 /* Releases what bench_policy_init took. */
 void bench_policy_free(struct bench_policy *p);
 /* Whether the view handed to this policy carries busy_until. */
@@ -45,7 +47,7 @@ int bench_policy_clairvoyant(const struct bench_policy *p);
 /* Feeds a resolved dial to the policy (only pacer-backed policies listen). */
 void bench_policy_attempt(struct bench_policy *p, double now, double ring_s, int live);
 /* Feeds a finished handle (connect → end of ACW). */
-void bench_policy_handle(struct bench_policy *p, double now, double handle_s);
+void bench_policy_handle(struct bench_policy *p, double now, double talk_s, double acw_s);
 /* Feeds an abandon. */
 void bench_policy_abandon(struct bench_policy *p, double now);
 /* The periodic VICIdial level adjustment; a no-op for the other policies. */
@@ -57,6 +59,11 @@ int bench_policy_decide(struct bench_policy *p, const struct pacer_view *v, long
 
 /* Seconds between VICIdial level adjustments. */
 #define BENCH_VICIDIAL_ADAPT_S 15.0
+/* The abandon target the predictive pacer is given. */
+#define BENCH_ABANDON_TARGET 0.03
+/* The least target `matched` is given when the VICIdial-style policy abandoned nothing. */
+#define BENCH_MATCHED_MIN_TARGET 0.00001
+
 /* Drop-rate limit above which the VICIdial level is held at 1. */
 #define BENCH_VICIDIAL_DROP_LIMIT 0.03
 /* Highest VICIdial level (its adaptive_maximum_level default). */
@@ -76,6 +83,7 @@ struct bench_run_cfg {
     int rep;                  /* replication number from 0 */
     enum bench_policy_id policy;
     double decide_gap_s;      /* least virtual time between two decisions; 0 = none */
+    double abandon_target;    /* ours / ceiling / matched; 0 = BENCH_ABANDON_TARGET */
 };
 
 /* The raw totals of one run; every metric of the report derives from these. */

@@ -33,8 +33,8 @@ static const char bench_usage[] =
     "\n"
     "  --reps N          replications per scenario and policy (default 30)\n"
     "  --hours H         shift length in hours (default: each scenario's shift_s)\n"
-    "  --policies LIST   comma-separated, from: progressive, ratio2, vicidial, ours, ceiling\n"
-    "                    (default: all five)\n"
+    "  --policies LIST   comma-separated, from: progressive, ratio2, vicidial, ours, ceiling,\n"
+    "                    matched (default: all six)\n"
     "  --seed S          replaces every scenario's seed (integer 0..2^53)\n"
     "  --jobs J          worker processes (default 2; results do not depend on it)\n"
     "  --json FILE       also write the numbers, per replication too, as JSON\n"
@@ -121,7 +121,7 @@ static int bench_parse_policies(const char *list, struct bench_opts *o)
         int id = bench_policy_parse(tok);
         if (id < 0)
             return bench_usage_error("--policies: unknown policy \"%s\"; accepted: progressive, "
-                                     "ratio2, vicidial, ours, ceiling", tok);
+                                     "ratio2, vicidial, ours, ceiling, matched", tok);
         for (int i = 0; i < o->n_pol; i++)
             if (o->pol[i] == (enum bench_policy_id)id)
                 return bench_usage_error("--policies: \"%s\" named twice", tok);
@@ -332,6 +332,18 @@ static void bench_task(const struct bench_report *r, size_t t, struct bench_resu
     cfg.rep = (int)(t % (size_t)r->reps);
     cfg.policy = r->pol[(t / (size_t)r->reps) % (size_t)r->n_pol];
     cfg.decide_gap_s = r->decide_gap_s;
+    if (cfg.policy == BENCH_MATCHED) {
+        /* Same replication, same draws: what the VICIdial-style policy abandoned is the
+         * target. Run here rather than looked up so that tasks stay independent. */
+        struct bench_run_cfg vc = cfg;
+        struct bench_result vr;
+        memset(&vr, 0, sizeof(vr));
+        vc.policy = BENCH_VICIDIAL;
+        bench_run(&vc, &vr);
+        cfg.abandon_target = bench_abandon_rate(&vr);
+        if (cfg.abandon_target < BENCH_MATCHED_MIN_TARGET)
+            cfg.abandon_target = BENCH_MATCHED_MIN_TARGET;
+    }
     bench_run(&cfg, out);
 }
 

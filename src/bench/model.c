@@ -91,6 +91,7 @@ struct bench_sim {
     int free_head, free_tail, n_free, n_logged;
     /* Kept in step with the agents so that a decision costs O(1) to prepare. */
     double *busy_since, *busy_until;
+    double *wrap_since;       /* parallel: when after-call work began, -1 while talking */
     int *busy_agent;
     int n_busy;
 
@@ -243,6 +244,7 @@ static void bench_busy_add(struct bench_sim *s, int i)
     a->slot = s->n_busy++;
     s->busy_since[a->slot] = a->connect_at;
     s->busy_until[a->slot] = a->leaving ? BENCH_NEVER_S : a->free_at;
+    s->wrap_since[a->slot] = -1;
     s->busy_agent[a->slot] = i;
 }
 
@@ -254,6 +256,7 @@ static void bench_busy_remove(struct bench_sim *s, int i)
     if (slot != last) {
         s->busy_since[slot] = s->busy_since[last];
         s->busy_until[slot] = s->busy_until[last];
+        s->wrap_since[slot] = s->wrap_since[last];
         s->busy_agent[slot] = s->busy_agent[last];
         s->ag[s->busy_agent[slot]].slot = slot;
     }
@@ -438,7 +441,7 @@ static void bench_agent_done(struct bench_sim *s, int i)
 {
     struct bench_agent *a = &s->ag[i];
 
-    bench_policy_handle(&s->pol, s->now, s->now - a->connect_at);
+    bench_policy_handle(&s->pol, s->now, a->talk_len, s->now - a->connect_at - a->talk_len);
     bench_busy_remove(s, i);
     if (a->leaving)
         bench_agent_logoff(s, i);
@@ -562,6 +565,7 @@ static void bench_decide(struct bench_sim *s)
     v.ringing_since = s->ring_since;
     v.n_waiting = s->n_waiting;
     v.busy_until = bench_policy_clairvoyant(&s->pol) ? s->busy_until : NULL;
+    v.wrapup_since = s->wrap_since;
     want = bench_policy_decide(&s->pol, &v, s->n_abandons, (long)s->n_ans);
     s->res->decisions++;
     s->last_decide = s->now;
@@ -660,7 +664,10 @@ static int bench_step(struct bench_sim *s, const struct bench_event *e)
         if (a->acw_len > 0) {
             a->state = BENCH_AG_ACW;
             a->since = s->now;
+            s->wrap_since[a->slot] = s->now;
             bench_push(s, s->now + a->acw_len, BENCH_EV_ACW_END, e->id, 0);
+            /* An agent entering after-call work changes what the pacer expects. */
+            bench_decide(s);
         } else {
             bench_agent_done(s, e->id);
             bench_decide(s);
@@ -711,6 +718,7 @@ static void bench_setup(struct bench_sim *s, const struct bench_run_cfg *cfg,
     s->ag = util_xcalloc((size_t)s->n_ag, sizeof(*s->ag));
     s->busy_since = util_xcalloc((size_t)s->n_ag, sizeof(double));
     s->busy_until = util_xcalloc((size_t)s->n_ag, sizeof(double));
+    s->wrap_since = util_xcalloc((size_t)s->n_ag, sizeof(double));
     s->busy_agent = util_xcalloc((size_t)s->n_ag, sizeof(int));
     for (int i = 0; i < s->n_ag; i++)
         s->ag[i].prev = s->ag[i].next = s->ag[i].slot = -1;
@@ -720,7 +728,8 @@ static void bench_setup(struct bench_sim *s, const struct bench_run_cfg *cfg,
         s->cps_window = sc->max_cps >= 1 ? 1.0 : 1.0 / sc->max_cps;
         s->cps_t = util_xcalloc((size_t)s->cps_k, sizeof(double));
     }
-    bench_policy_init(&s->pol, cfg->policy, cfg->shift_s, s->sc->abandon_grace_s);
+    bench_policy_init(&s->pol, cfg->policy, cfg->shift_s, s->sc->abandon_grace_s,
+                      cfg->abandon_target);
 
     /* END first: whatever else falls exactly on shift end is not part of the shift. */
     bench_push(s, cfg->shift_s, BENCH_EV_END, 0, 0);
@@ -745,6 +754,7 @@ static void bench_teardown(struct bench_sim *s)
     free(s->ag);
     free(s->busy_since);
     free(s->busy_until);
+    free(s->wrap_since);
     free(s->busy_agent);
     free(s->calls);
     free(s->call_stack);

@@ -5,15 +5,13 @@
 #include <string.h>
 
 static const char *const bench_policy_names[BENCH_N_POLICIES] = {
-    "progressive", "ratio2", "vicidial", "ours", "ceiling",
+    "progressive", "ratio2", "vicidial", "ours", "ceiling", "matched",
 };
 
 /* Lines per free agent of the fixed-ratio reference. */
 #define BENCH_RATIO 2.0
 /* Lines per logged-in agent the predictive pacer may use (its callout_rate). */
 #define BENCH_PREDICTIVE_LINES 3.0
-/* The abandon target the predictive pacer is given. */
-#define BENCH_ABANDON_TARGET 0.03
 
 /* Name → id; -1 for an unknown name. */
 int bench_policy_parse(const char *name)
@@ -32,7 +30,7 @@ const char *bench_policy_name(enum bench_policy_id id)
 
 /* The pacer-backed policies get exactly the parameters a campaign would give the daemon. */
 void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double shift_s,
-                       double grace_s)
+                       double grace_s, double abandon_target)
 {
     struct pacer_params pp;
 
@@ -48,9 +46,10 @@ void bench_policy_init(struct bench_policy *p, enum bench_policy_id id, double s
         break;
     case BENCH_OURS:
     case BENCH_CEILING:
+    case BENCH_MATCHED:
         pp.mode = PACER_PREDICTIVE;
         pp.callout_rate = BENCH_PREDICTIVE_LINES;
-        pp.abandon_target = BENCH_ABANDON_TARGET;
+        pp.abandon_target = abandon_target > 0 ? abandon_target : BENCH_ABANDON_TARGET;
         /* The benchmark scores the shift as a whole, so the target holds over the shift. */
         pp.abandon_window_s = shift_s;
         pp.grace_s = grace_s;
@@ -82,11 +81,13 @@ void bench_policy_attempt(struct bench_policy *p, double now, double ring_s, int
         pacer_observe_attempt(p->pc, now, ring_s, live);
 }
 
-/* Forwards to the pacer. */
-void bench_policy_handle(struct bench_policy *p, double now, double handle_s)
+/* Forwards to the pacer: the whole handle, and its talk and after-call parts. */
+void bench_policy_handle(struct bench_policy *p, double now, double talk_s, double acw_s)
 {
-    if (p->pc)
-        pacer_observe_handle(p->pc, now, handle_s);
+    if (p->pc) {
+        pacer_observe_handle(p->pc, now, talk_s + acw_s);
+        pacer_observe_wrapup(p->pc, now, talk_s, acw_s);
+    }
 }
 
 /* Forwards to the pacer. */

@@ -94,7 +94,7 @@ static void test_policies(void)
     memset(&v, 0, sizeof(v));
     ok(bench_policy_parse("ratio2") == BENCH_RATIO2, "names parse");
     ok(bench_policy_parse("nope") == -1, "unknown names do not");
-    bench_policy_init(&p, BENCH_RATIO2, 3600, 2);
+    bench_policy_init(&p, BENCH_RATIO2, 3600, 2, 0);
     v.n_free = 3;
     v.n_ringing = 2;
     v.n_waiting = 0;
@@ -103,7 +103,7 @@ static void test_policies(void)
     is_int(bench_policy_decide(&p, &v, 0, 0), 0, "ratio2 never asks for a negative number");
     bench_policy_free(&p);
 
-    bench_policy_init(&p, BENCH_VICIDIAL, 3600, 2);
+    bench_policy_init(&p, BENCH_VICIDIAL, 3600, 2, 0);
     ok(p.level == 1.0, "vicidial starts at level 1");
     bench_policy_adapt(&p, 5, 0, 10, 0, 100);
     ok(fabs(p.level - 1.5) < 1e-12, "5 idle of 10 logged in: level x 1.5");

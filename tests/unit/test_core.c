@@ -326,6 +326,72 @@ static void feed(struct pacer *pc, double p, double handle_s)
         pacer_observe_handle(pc, t, handle_s * (0.9 + 0.2 * (i % 3) / 2.0));
 }
 
+/*
+ * Told which busy agents are in after-call work, the pacer counts on them and not on those
+ * still talking; a longer ACD grace lets it dial more; a tiny target makes it careful.
+ */
+static void test_predictive_split(const struct pacer_params *base)
+{
+    struct pacer_params pp = *base, slow = *base, tiny = *base;
+    struct pacer *a = pacer_new(&pp), *b, *c, *d;
+    struct pacer_view v;
+    double since[20], wrap[20];
+    int talking, wrapping, short_grace, long_grace, normal, careful;
+
+    /* Talk ~90 s then ~10 s of after-call work. */
+    feed(a, 0.25, 100);
+    for (int i = 0; i < 60; i++)
+        pacer_observe_wrapup(a, 400, 90 * (0.9 + 0.1 * (i % 3)), 10 * (0.8 + 0.2 * (i % 3)));
+    memset(&v, 0, sizeof(v));
+    v.now = 400;
+    v.n_free = 1;
+    v.n_busy = 20;
+    v.busy_since = since;
+    v.wrapup_since = wrap;
+    for (int i = 0; i < 20; i++) {
+        since[i] = 400 - 60;     /* 60 s into the call */
+        wrap[i] = -1;            /* still talking */
+    }
+    talking = pacer_decide(a, &v);
+    for (int i = 0; i < 20; i++)
+        wrap[i] = 400 - 8;       /* the same agents 8 s into ~10 s of after-call work */
+    wrapping = pacer_decide(a, &v);
+    ok(wrapping > talking, "agents in after-call work count as soon free, agents on the call do not");
+    ok(talking >= 1 && talking <= 4, "one free agent, twenty mid-call: one agent's worth of calls at most (1 / p = 4)");
+    pacer_free(a);
+
+    /* The same pool with a 10 s grace instead of 2 s: more agents free up within it. */
+    slow.grace_s = 10;
+    b = pacer_new(&pp);
+    c = pacer_new(&slow);
+    feed(b, 0.25, 100);
+    feed(c, 0.25, 100);
+    v.wrapup_since = NULL;
+    for (int i = 0; i < 20; i++)
+        since[i] = 400 - 85;
+    short_grace = pacer_decide(b, &v);
+    long_grace = pacer_decide(c, &v);
+    ok(long_grace > short_grace, "a longer ACD grace (grace_s) lets the pacer dial further ahead");
+    pacer_free(b);
+    pacer_free(c);
+
+    /* A target of 0.01 % against 3 %: after a few minutes of steering, far fewer calls. */
+    tiny.abandon_target = 0.0001;
+    c = pacer_new(&pp);
+    d = pacer_new(&tiny);
+    feed(c, 0.25, 100);
+    feed(d, 0.25, 100);
+    normal = careful = 0;
+    for (int step = 0; step < 300; step++) {
+        v.now = 400 + step;
+        normal += pacer_decide(c, &v);
+        careful += pacer_decide(d, &v);
+    }
+    ok(careful < normal, "a tiny abandon target places fewer calls than 3 %");
+    pacer_free(c);
+    pacer_free(d);
+}
+
 /* Predictive pacing: warm-up, agents about to be free, caps, the abandon budget. */
 static void test_predictive(void)
 {
@@ -404,6 +470,7 @@ static void test_predictive(void)
         ok(n_far <= 8, "and with only two free agents and none soon, few calls (2 / p = 8 at most)");
         pacer_free(cl);
     }
+    test_predictive_split(&pp);
 }
 
 /* Runs every group. */
