@@ -41,6 +41,10 @@ psql() { command psql -X -q -v ON_ERROR_STOP=1 -d "$DIALER_DATABASE_URL" "$@"; }
 "$root/sql/migrate.sh" "$DIALER_DATABASE_URL"
 
 read -r dport cport ctl <<<"$(free_ports 3)"
+# Credentials for this run only: dialerd gets them through its environment (not its command
+# line), the simulator signs its events with the secret and sends the token on agent updates.
+token="demo-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+secret="demo-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 "$SIM" -s "$SCENARIO" --print-sql | psql >/dev/null
 name="demo-$(date +%Y%m%d-%H%M%S)"
 psql <<SQL
@@ -57,6 +61,7 @@ SELECT currval('dialer.campaigns_id_seq'), '+4477009' || lpad(g::text, 5, '0'),
 SQL
 cid=$(psql -At -c "SELECT id FROM dialer.campaigns WHERE name = '$name'")
 
+DIALER_API_TOKENS="$token" DIALER_EVENT_SECRETS="$secret" \
 "$DIALERD" --set listen="127.0.0.1:$dport" --set database_url="$DIALER_DATABASE_URL" \
     --set carrier_url="http://127.0.0.1:$cport" --set instance_name=demo \
     >"$work/dialerd.log" 2>&1 &
@@ -64,7 +69,8 @@ pids+=($!)
 wait_until 15 curl -sf "http://127.0.0.1:$dport/healthz" \
     || { echo "dialerd did not come up; its log:"; tail -20 "$work/dialerd.log"; exit 1; }
 "$SIM" -s "$SCENARIO" --dialerd "http://127.0.0.1:$dport" --carrier-listen "127.0.0.1:$cport" \
-    --control-listen "127.0.0.1:$ctl" --log "$work/truth.jsonl" >"$work/sim.log" 2>&1 &
+    --control-listen "127.0.0.1:$ctl" --log "$work/truth.jsonl" --token "$token" \
+    --event-secret "$secret" >"$work/sim.log" 2>&1 &
 pids+=($!)
 echo "campaign \"$name\" (id $cid): $CALLEES callees, $(psql -At -c "SELECT count(*) FROM dialer.agent_skill_groups WHERE skill_group_id = 1") agents, progressive, one recall after 1 minute"
 echo "dialerd http://127.0.0.1:$dport  logs: build/run/dialerd.log build/run/sim.log  (Ctrl-C stops)"

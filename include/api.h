@@ -2,6 +2,8 @@
 #ifndef DIALERD_API_H
 #define DIALERD_API_H
 
+#include <stdio.h>
+
 struct event_base;
 struct config;
 struct db;
@@ -38,7 +40,7 @@ struct api_info {
  */
 struct api *api_setup(struct event_base *base, const struct config *cfg, struct db *db,
                       struct sched *sched, const struct api_info *info);
-/* Applies reloadable settings (body size limit). */
+/* Applies reloadable settings: body size limit, tokens, secrets, skew, pending bound. */
 void api_reconfigure(struct api *api, const struct config *cfg);
 /* Marks the daemon as draining: /healthz answers 503 so load balancers stop sending work. */
 void api_set_draining(struct api *api, int draining);
@@ -46,5 +48,9 @@ void api_set_draining(struct api *api, int draining);
 int api_port(const struct api *api);
 /* Stops listening and frees everything. NULL is fine. */
 void api_cleanup(struct api *api);
+/* Prints the route table, "METHOD PATTERN AUTH" per line (dialerd --print-routes). */
+void api_print_routes(FILE *fp);
+/* Applies the reloadable settings of the resource routes: import_max_items (api_rest.c). */
+void api_rest_reconfigure(struct api *api, const struct config *cfg);
 
 #endif

@@ -11,6 +11,8 @@
 
 #define API_MAX_ARGS 4
 
+struct auth;
+
 struct api {
     struct event_base *base;
     struct evhttp *http;
@@ -21,6 +23,10 @@ struct api {
     int draining;
     int64_t healthy_within_ms;    /* a round trip older than this means "down" */
     int64_t started_ms;
+    struct auth *auth;            /* tokens, secrets, replay cache (auth.h) */
+    int max_skew_s;               /* event_max_skew_s */
+    int max_pending;              /* max_pending_requests */
+    int import_max_items;         /* most callees one POST .../callees takes (api_rest.c) */
 };
 
 /* What a handler gets: the request, the api, and the {placeholders} of its route. */
@@ -85,5 +91,29 @@ int api_opt_string(const cJSON *j, const char *field, size_t max, const char **o
  */
 int api_int_field(const cJSON *j, const char *field, int required, double min, double max,
                   int64_t *out, char *err, size_t errlen);
+
+/* Resource routes (DESIGN §5.2): src/api_campaigns.c, src/api_callees.c, src/api_agents.c. */
+void api_campaign_create(struct api_call *call);
+void api_campaign_list(struct api_call *call);
+void api_campaign_get(struct api_call *call);
+void api_campaign_patch(struct api_call *call);
+void api_campaign_delete(struct api_call *call);
+void api_campaign_pause(struct api_call *call);
+void api_campaign_resume(struct api_call *call);
+void api_campaign_abort(struct api_call *call);
+void api_callees_import(struct api_call *call);
+void api_callees_list(struct api_call *call);
+void api_agents_list(struct api_call *call);
+
+/* Unauthenticated read-outs: src/api_status.c. */
+void api_metrics(struct api_call *call);            /* GET /metrics */
+void api_status_page(struct api_call *call);        /* GET /: the live status page */
+/* Registers / unregisters the api's /metrics collector (db pool, scheduler, pools). */
+void api_status_setup(struct api *api);
+void api_status_cleanup(struct api *api);
+
+/* Push routes (DESIGN §5.2): src/api_push.c. */
+void api_push_cdr(struct api_call *call);
+void api_push_ai(struct api_call *call);
 
 #endif

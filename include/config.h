@@ -25,6 +25,8 @@ struct config {
     char *api_tokens;            /* bearer tokens for control routes, comma-separated */
     char *event_secrets;         /* HMAC secrets for event and push routes, comma-separated */
     int event_max_skew_s;        /* signed timestamps further from now are refused */
+    int replay_cache_max;        /* signatures remembered against replay; past it -52 / 429 */
+    int max_pending_requests;    /* requests waiting for a commit at once; past it -52 / 429 */
     char *carrier_url;           /* base URL of the carrier API (DESIGN §5.3) */
     char *public_url;            /* base URL the carrier calls back; "" = http://<listen> */
     int tick_ms;                 /* pacing period */
@@ -36,6 +38,16 @@ struct config {
     int reconcile_grace_s;       /* unanswered calls past ring timeout + this are lost */
     int max_call_s;              /* answered calls older than this are lost */
     int claim_batch_max;         /* most callees claimed by one statement */
+    int import_max_items;        /* most callees one REST import request carries */
+    char *sms_url;               /* SMS gateway POST URL (DESIGN §5.4); "" = no dispatcher */
+    int sms_timeout_ms;          /* one SMS request */
+    int sms_max_tries;           /* sends of one SMS before it fails */
+    int sms_backoff_min_ms;      /* first retry delay; doubles per try */
+    int sms_backoff_max_ms;      /* retry delay ceiling */
+    int sms_batch;               /* most outbox rows one claim takes */
+    int sms_max_conns;           /* SMS sends in flight at once */
+    int sms_poll_ms;             /* how often the outbox is looked at without a wake-up */
+    int sms_lease_ms;            /* a row being sent is re-sent by anyone after this */
 };
 
 /* Where a value came from, for error messages and reload decisions. */

@@ -23,6 +23,10 @@ struct sched_options {
     int reconcile_grace_s;         /* unanswered calls older than ring timeout + this are lost */
     int max_call_s;                /* answered calls older than this are lost */
     int claim_batch_max;           /* most callees claimed by one statement */
+    /* Called when a committed write queued SMS due in `in_ms` (the SMS dispatcher's wake-up);
+     * NULL = nobody to tell. */
+    void (*sms_wake)(void *arg, int64_t in_ms);
+    void *sms_wake_arg;
 };
 
 /* Creates the scheduler; it reads the database once the pool reports DB_EVENT_UP. Strings in
@@ -63,9 +67,13 @@ struct sched_event {
 /* Applies a carrier event; replies once it is committed (503 when the database is away). */
 void sched_event(struct sched *s, const struct sched_event *ev, sched_reply_cb cb, void *arg);
 
-/* Sets an agent's status (free, busy, arrange, notReady, rest, offline); replies when stored. */
+/*
+ * Sets an agent's status (free, busy, arrange, notReady, rest, offline); replies when stored.
+ * `at_ms` (Unix ms, 0 = unknown) is when the status changed at the ACD: a status not newer than the
+ * agent's latest `connected` event is about its previous call, arrived late, and is not applied.
+ */
 void sched_agent_status(struct sched *s, const char *agent_id, const char *status,
-                        const char *reason, sched_reply_cb cb, void *arg);
+                        const char *reason, int64_t at_ms, sched_reply_cb cb, void *arg);
 
 struct sched_stats {
     int campaigns;                 /* loaded (ready, running, paused) */
@@ -76,5 +84,25 @@ struct sched_stats {
 };
 /* Counters for /healthz and /metrics. */
 void sched_stats(const struct sched *s, struct sched_stats *st);
+
+/* Agent statuses, and their names in the order of sched_pool_stats.agents[]. */
+#define SCHED_AGENT_STATUSES 6
+const char *sched_agent_status_name(int i);
+
+/* One pool as /metrics shows it. */
+struct sched_pool_stats {
+    char pool[32];                 /* "sg:<skill group id>", "camp:<campaign id>" (agentless), or
+                                      "none": agents counted in no active pool, calls of
+                                      campaigns no longer loaded */
+    int64_t skill_group_id;        /* 0 for agentless and "none" */
+    int active;                    /* has a running campaign */
+    int calls_in_flight;           /* placed and not yet ended */
+    int agents[SCHED_AGENT_STATUSES]; /* agents counted in this pool, by status */
+};
+/*
+ * Fills up to `max` entries of `out` (caller-owned) with every pool, then the "none" entry;
+ * returns how many entries there are in all (call with max 0 to size the array).
+ */
+int sched_pool_stats(const struct sched *s, struct sched_pool_stats *out, int max);
 
 #endif

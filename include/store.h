@@ -29,6 +29,24 @@ enum store_stmt {
     STORE_DNC_SWEEP_CAMPAIGN,   /* waiting callees of a campaign on dialer.dnc -> unanswered */
     STORE_DNC_SWEEP_NUMBER,     /* waiting callees with this number, once it is on dialer.dnc */
     STORE_ABANDON_WINDOW,       /* a campaign's live answers and abandons in the last $2 s */
+    /* REST resource routes (src/api_campaigns.c, api_callees.c, api_agents.c): each answers in
+       one round trip; lists and single campaigns come back as JSON text built by PostgreSQL. */
+    STORE_CAMPAIGN_CREATE,      /* $1 jsonb of every writable column -> id, campaign JSON */
+    STORE_CAMPAIGN_LIST,        /* $1 status[] $2 skill group $3 name part $4 after id $5 limit -> page JSON */
+    STORE_CAMPAIGN_GET,         /* $1 id -> campaign JSON with its progress (campaign_progress) */
+    STORE_CAMPAIGN_PATCH,       /* $1 id $2 jsonb $3 statuses allowing it -> status before, campaign JSON */
+    STORE_CAMPAIGN_DELETE,      /* $1 id -> status, calls in flight, rows deleted */
+    STORE_CAMPAIGN_PAUSE,       /* $1 id -> new status (dialer.campaign_pause) */
+    STORE_CAMPAIGN_RESUME,      /* $1 id -> new status (dialer.campaign_resume) */
+    STORE_CAMPAIGN_ABORT,       /* $1 id -> new status (dialer.campaign_abort) */
+    STORE_CALLEES_IMPORT,       /* $1 campaign $2 jsonb items -> campaign status, per-item results JSON */
+    STORE_CALLEES_LIST,         /* $1 campaign $2 state[] $3 after id $4 limit -> exists, page JSON */
+    STORE_AGENTS_LIST,          /* $1 skill group $2 status[] $3 after id $4 limit -> page JSON */
+    /* The SMS outbox dispatcher (src/sms.c). */
+    STORE_SMS_RELEASE,          /* $1 instance: its rows left in 'sending' -> pending (restart) */
+    STORE_SMS_CLAIM,            /* $1 n $2 lease ms $3 instance -> id, tries, to, sender, body,
+                                   campaign_id, trigger of due rows, now 'sending' */
+    STORE_SMS_DONE,             /* $1 id $2 tries $3 state $4 error $5 retry delay ms -> id */
     STORE_N_STMTS
 };
 
@@ -52,6 +70,18 @@ int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
 int store_by_array(struct db *db, enum store_stmt stmt, const char *const *items, int n,
                    db_cb cb, void *arg);
 
+/*
+ * SMS queued by the statement that records an event (STORE_ATTEMPT_FINISH, STORE_ATTEMPT_EVENT),
+ * in the same transaction. Strings are the caller's; they are copied before the call returns.
+ */
+#define STORE_SMS_MAX 5
+struct store_sms {
+    int n;                          /* 0..STORE_SMS_MAX rows, one per trigger */
+    const char *trigger[STORE_SMS_MAX];   /* dialer.sms_outbox.trigger names */
+    int64_t due_in_ms[STORE_SMS_MAX];     /* due this long after the statement's now() */
+    const char *to, *sender, *body; /* the callee's number, sender id (NULL ok), rendered text */
+};
+
 /* What an attempt's end writes (STORE_ATTEMPT_FINISH). Times are Unix ms, 0 = unknown. */
 struct store_finish {
     int64_t attempt_id;
@@ -62,15 +92,20 @@ struct store_finish {
     int seq;
     int callee_state;           /* enum callee_state */
     int delay_s;                /* pending retry: due this many seconds from now */
+    const struct store_sms *sms;    /* SMS to queue with the end; NULL = none */
 };
 
-/* Writes an attempt's end and its callee's next state atomically; the result has one row:
- * attempts_updated, callees_updated (0 and 0 when the attempt had already ended). */
+/* Writes an attempt's end, its callee's next state and its SMS atomically; the result has one
+ * row: attempts_updated, callees_updated, sms_queued (all 0 when the attempt had already
+ * ended). */
 int store_finish(struct db *db, const struct store_finish *f, db_cb cb, void *arg);
 
-/* Writes one intermediate event; `event` is "ringing" / "answered" / "connected". */
+/* Writes one intermediate event; `event` is "ringing" / "answered" / "connected". `sms` (NULL =
+ * none) is queued in the same statement when the event was new. The result has a row only when
+ * the attempt changed: ended ('t'/'f'), sms_queued. */
 int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at_ms,
-                const char *agent_id, const char *session_id, int seq, db_cb cb, void *arg);
+                const char *agent_id, const char *session_id, int seq,
+                const struct store_sms *sms, db_cb cb, void *arg);
 
 /* Runs a statement whose only parameter is one id (campaign id, attempt id). */
 int store_by_id(struct db *db, enum store_stmt stmt, int64_t id, db_cb cb, void *arg);

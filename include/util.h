@@ -14,6 +14,12 @@ int64_t util_wall_ms(void);
 void *util_xcalloc(size_t n, size_t size);
 char *util_xstrdup(const char *s);
 
+/*
+ * Whether n bytes are well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF). PostgreSQL refuses anything else in text, so input is checked before it.
+ */
+int util_utf8_valid(const char *s, size_t n);
+
 /* A pseudo-random double in [0, 1) from a caller-held 64-bit state (xorshift64*). */
 double util_rand01(uint64_t *state);
 

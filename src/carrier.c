@@ -3,6 +3,7 @@
 
 #include "httpc.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -59,6 +60,23 @@ void carrier_free(struct carrier *c)
     free(c);
 }
 
+/* Counts a reply that was not a placed call under its kind for /metrics (shutdown is not one). */
+static void carrier_count(enum carrier_result r, const struct httpc_response *res)
+{
+    if (r == CARRIER_PLACED || (res->status == 0 && strcmp(res->error, "shutting down") == 0))
+        return;
+    if (r == CARRIER_NOT_PLACED)
+        metrics_inc(M_CARRIER_REFUSED);
+    else if (r == CARRIER_REJECTED)
+        metrics_inc(M_CARRIER_4XX);
+    else if (res->status == 0)
+        metrics_inc(M_CARRIER_TIMEOUT);
+    else if (res->status >= 500)
+        metrics_inc(M_CARRIER_5XX);
+    else
+        metrics_inc(M_CARRIER_BAD_REPLY);
+}
+
 /* Sorts a carrier reply into one of the four results. */
 static void carrier_on_reply(const struct httpc_response *res, void *arg)
 {
@@ -93,6 +111,7 @@ static void carrier_on_reply(const struct httpc_response *res, void *arg)
         r = CARRIER_UNCERTAIN;
         snprintf(detail, sizeof(detail), "HTTP %d: %.200s", res->status, res->body);
     }
+    carrier_count(r, res);
     if (rq->cb)
         rq->cb(r, session, res->status, detail, rq->arg);
     cJSON_Delete(body);

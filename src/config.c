@@ -28,9 +28,11 @@ struct cfg_key {
 
 static const struct cfg_key cfg_keys[] = {
     { "database_url", CFG_STR, F(database_url), "postgresql:///dialer", 0, 0, 0, 1,
-      "PostgreSQL connection URL or conninfo string (libpq syntax)" },
+      "PostgreSQL connection URL or conninfo string (libpq syntax); give the host as an IP "
+      "address or a socket directory, since libpq resolves host names synchronously" },
     { "listen", CFG_HOSTPORT, F(listen), "127.0.0.1:8080", 0, 0, 0, 1,
-      "address of the HTTP endpoint, host:port or [ipv6]:port" },
+      "address of the HTTP endpoint, host:port or [ipv6]:port; /healthz, /metrics and the "
+      "status page need no credentials, so bind it to loopback or a private address" },
     { "log_level", CFG_LOGLEVEL, F(log_level), "info", 0, 0, 1, 1,
       "lowest level written: debug, info, warn, error" },
     { "instance_name", CFG_STR, F(instance_name), "dialerd", 0, 0, 0, 1,
@@ -59,6 +61,11 @@ static const struct cfg_key cfg_keys[] = {
       "commas (several for rotation); empty refuses every event and push" },
     { "event_max_skew_s", CFG_INT, F(event_max_skew_s), "300", 5, 3600, 1, 0,
       "a signed request whose timestamp is further than this from now is refused" },
+    { "replay_cache_max", CFG_INT, F(replay_cache_max), "200000", 100, 10000000, 0, 0,
+      "signatures of event and push requests remembered to refuse a replay (about 130 bytes "
+      "each); when full, new signed requests get 429 until old ones pass event_max_skew_s" },
+    { "max_pending_requests", CFG_INT, F(max_pending_requests), "1000", 1, 1000000, 1, 0,
+      "authenticated requests waiting for the database at once; more get 429 (status -52)" },
     { "carrier_url", CFG_STR, F(carrier_url), "http://127.0.0.1:9090", 0, 0, 0, 1,
       "base URL of the carrier API; dials go to <carrier_url>/calls" },
     { "public_url", CFG_STR, F(public_url), "", 0, 0, 0, 0,
@@ -82,9 +89,36 @@ static const struct cfg_key cfg_keys[] = {
       "an answered call with no end after this long is ended as unknown" },
     { "claim_batch_max", CFG_INT, F(claim_batch_max), "200", 1, 1000, 0, 0,
       "most callees one claim statement takes" },
+    { "import_max_items", CFG_INT, F(import_max_items), "10000", 1, 100000, 1, 0,
+      "most callees one POST /v1/campaigns/{id}/callees request may carry; more is refused "
+      "whole with 413 (-56)" },
+    { "sms_url", CFG_STR, F(sms_url), "", 0, 0, 0, 0,
+      "SMS gateway URL: each outbox row is POSTed here as {\"to\", \"sender_id\", \"text\"} with "
+      "Idempotency-Key: <row id>; empty = no dispatcher (rows are still queued)" },
+    { "sms_timeout_ms", CFG_INT, F(sms_timeout_ms), "5000", 100, 120000, 0, 0,
+      "an SMS request without an answer in this time is retried (same key)" },
+    { "sms_max_tries", CFG_INT, F(sms_max_tries), "12", 1, 1000, 0, 0,
+      "sends of one SMS (429, 5xx, timeouts, refused connections) before it is marked failed" },
+    { "sms_backoff_min_ms", CFG_INT, F(sms_backoff_min_ms), "1000", 10, 3600000, 0, 0,
+      "delay before the first SMS retry; doubles per try up to sms_backoff_max_ms, with jitter" },
+    { "sms_backoff_max_ms", CFG_INT, F(sms_backoff_max_ms), "120000", 10, 86400000, 0, 0,
+      "ceiling of the delay between SMS retries" },
+    { "sms_batch", CFG_INT, F(sms_batch), "50", 1, 1000, 0, 0,
+      "most outbox rows one claim statement takes" },
+    { "sms_max_conns", CFG_INT, F(sms_max_conns), "16", 1, 1024, 0, 0,
+      "SMS requests in flight at once (and connections to the gateway)" },
+    { "sms_poll_ms", CFG_INT, F(sms_poll_ms), "1000", 50, 60000, 0, 0,
+      "the outbox is looked at this often even without a new row (rows queued by this daemon "
+      "wake it at once)" },
+    { "sms_lease_ms", CFG_INT, F(sms_lease_ms), "60000", 1000, 3600000, 0, 0,
+      "an SMS being sent by a dialerd that died is sent again by another after this; must "
+      "exceed sms_timeout_ms" },
 };
 
 #define N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+/* Keys whose values are credentials: no message ever echoes them. */
+static const char *const cfg_secret_keys[] = { "api_tokens", "event_secrets" };
 
 /* Appends one formatted line to an error buffer. */
 static void cfg_err(char *err, size_t errlen, const char *fmt, ...)
@@ -353,8 +387,13 @@ int config_parse_text(struct config *c, const char *text, const char *source,
         from.line = lineno;
         eq = strchr(line, '=');
         if (eq == NULL) {
-            cfg_err(err, errlen, "%s:%d: \"%s\" is not a setting; expected key = value",
-                    source, lineno, line);
+            const char *shown = line;
+            /* "api_tokens: abc" must not put the token into a log line. */
+            for (size_t i = 0; i < sizeof(cfg_secret_keys) / sizeof(cfg_secret_keys[0]); i++)
+                if (strncmp(line, cfg_secret_keys[i], strlen(cfg_secret_keys[i])) == 0)
+                    shown = cfg_secret_keys[i];
+            cfg_err(err, errlen, "%s:%d: \"%s%s\" is not a setting; expected key = value",
+                    source, lineno, shown, shown == line ? "" : " …");
             errors++;
             continue;
         }
@@ -464,6 +503,26 @@ int config_check(const struct config *c, char *err, size_t errlen)
                 c->db_reconnect_min_ms, c->db_reconnect_max_ms);
         errors++;
     }
+    if (c->sms_backoff_min_ms > c->sms_backoff_max_ms) {
+        cfg_err(err, errlen, "sms_backoff_min_ms = %d is above sms_backoff_max_ms = %d; "
+                "the first back-off must not exceed the ceiling",
+                c->sms_backoff_min_ms, c->sms_backoff_max_ms);
+        errors++;
+    }
+    /* A lease that ends while the send may still be waiting for its answer would let a second
+     * dispatcher send the same row at the same time. */
+    if (c->sms_lease_ms < c->sms_timeout_ms + 1000) {
+        cfg_err(err, errlen, "sms_lease_ms = %d is too short for sms_timeout_ms = %d; accepted: "
+                "at least sms_timeout_ms + 1000 (%d)", c->sms_lease_ms, c->sms_timeout_ms,
+                c->sms_timeout_ms + 1000);
+        errors++;
+    }
+    if (c->sms_url[0] && strncmp(c->sms_url, "http://", 7) != 0 &&
+        strncmp(c->sms_url, "https://", 8) != 0) {
+        cfg_err(err, errlen, "sms_url = \"%s\" is not an HTTP URL; accepted: http://… or "
+                "https://…, or empty for no SMS dispatcher", c->sms_url);
+        errors++;
+    }
     return errors;
 }
 
@@ -515,16 +574,63 @@ void config_apply_reloadable(struct config *to, const struct config *from)
     }
 }
 
-/* Prints the key table for people. */
+/* Writes `text` as "# " comment lines of at most 78 columns, broken at spaces. */
+static void cfg_describe_wrapped(FILE *fp, const char *text)
+{
+    const size_t width = 76;
+
+    while (*text) {
+        size_t n = strlen(text), cut = n;
+
+        if (n > width) {
+            cut = width;
+            while (cut > 0 && text[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = strcspn(text, " ");
+        }
+        fprintf(fp, "# %.*s\n", (int)cut, text);
+        text += cut;
+        while (*text == ' ')
+            text++;
+    }
+}
+
+/*
+ * Prints the key table for people: a commented sample configuration with every default
+ * (deploy/dialerd.conf is this output; the man page's key list is generated from it).
+ */
 void config_describe(FILE *fp)
 {
-    fputs("# dialerd configuration keys: file `key = value`, environment DIALER_<KEY>,\n"
-          "# command line --set key=value (later wins). * = needs a restart to change.\n", fp);
+    fputs("# dialerd configuration: every key with its default (dialerd --help-config).\n"
+          "#\n"
+          "# Lines are `key = value`; `#` starts a comment; a value may be \"double-quoted\".\n"
+          "# The environment overrides this file (DIALER_<KEY>: DIALER_DATABASE_URL, ...)\n"
+          "# and `--set key=value` overrides both. SIGHUP (systemctl reload dialerd)\n"
+          "# applies an edited file; keys marked \"restart only\" keep their running value\n"
+          "# until dialerd restarts, and a file with errors is refused whole (the running\n"
+          "# configuration stays).\n"
+          "# `dialerd --check-config -c FILE` checks a file without starting anything.\n"
+          "#\n"
+          "# Secrets (api_tokens, event_secrets, a password in database_url) do not belong\n"
+          "# in a world-readable file: put them in /etc/dialerd/dialerd.env (read by\n"
+          "# systemd, mode 0600), or make this file 0640 root:dialerd. See dialerd(8) and\n"
+          "# docs/operations.md.\n", fp);
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct cfg_key *k = &cfg_keys[i];
-        fprintf(fp, "\n# %s%s\n", k->help, k->reloadable ? "" : " *");
+        char env[80];
+        size_t e = (size_t)snprintf(env, sizeof(env), "DIALER_");
+
+        for (const char *c = k->name; *c && e + 1 < sizeof(env); c++)
+            env[e++] = (char)toupper((unsigned char)*c);
+        env[e] = '\0';
+        fputc('\n', fp);
+        cfg_describe_wrapped(fp, k->help);
         if (k->type == CFG_INT)
-            fprintf(fp, "# range: %ld..%ld\n", k->min, k->max);
+            fprintf(fp, "# range: %ld..%ld; ", k->min, k->max);
+        else
+            fputs("# ", fp);
+        fprintf(fp, "%s; env: %s\n", k->reloadable ? "reloadable" : "restart only", env);
         fprintf(fp, "%s = %s\n", k->name, k->def);
     }
 }

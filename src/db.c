@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <event2/event.h>
@@ -39,6 +40,7 @@ struct db_query {
     void *arg;
     int internal;             /* set-up step or heartbeat: not counted as pending */
     int64_t sent_ms;          /* monotonic, when it went out */
+    double sent_s;            /* the same on the metrics clock, finer, for the latency histogram */
     int64_t deadline_ms;      /* monotonic; the connection is dropped past it */
 };
 
@@ -146,6 +148,8 @@ static void dbq_fail(struct db_query *q, const char *why, const char *sqlstate)
     struct db_result r = { NULL, why, "" };
 
     snprintf(r.sqlstate, sizeof(r.sqlstate), "%s", sqlstate);
+    if (!q->internal)
+        metrics_inc(M_DB_QUERY_ERRORS);
     if (q->cb)
         q->cb(&r, q->arg);
     dbq_free(q);
@@ -329,10 +333,15 @@ static void dbc_complete(struct db_conn *c)
 
     c->cur = NULL;
     c->cur_res = NULL;
+    /* The round trip, as the daemon's work sees it: heartbeats and set-up are not work. */
+    if (!q->internal)
+        metrics_observe(M_DB_QUERY_SECONDS, metrics_clock() - q->sent_s);
     st = r.res ? PQresultStatus(r.res) : PGRES_FATAL_ERROR;
     if (r.res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
         db_one_line(err, sizeof(err), r.res ? PQresultErrorMessage(r.res) : "no result");
         r.error = err;
+        if (!q->internal)
+            metrics_inc(M_DB_QUERY_ERRORS);
         ss = r.res ? PQresultErrorField(r.res, PG_DIAG_SQLSTATE) : NULL;
         snprintf(r.sqlstate, sizeof(r.sqlstate), "%s", ss ? ss : "");
     } else {
@@ -410,6 +419,7 @@ static void dbc_send(struct db_conn *c, struct db_query *q)
 
     c->cur = q;
     q->sent_ms = util_mono_ms();
+    q->sent_s = metrics_clock();
     q->deadline_ms = q->sent_ms +
         (q->internal && c->state != DBC_SETUP ? 2 * (int64_t)o->heartbeat_ms + 1000
                                               : (int64_t)o->statement_timeout_ms + 5000);

@@ -3,7 +3,9 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "scheduler.h"
+#include "sms.h"
 #include "store.h"
 #include "util.h"
 
@@ -43,6 +45,7 @@ struct dialerd {
     int n_overrides;
     struct db *db;
     struct sched *sched;
+    struct sms *sms;              /* NULL when sms_url is empty */
     struct api *api;
     struct api_info info;
     struct event *sig_term, *sig_int, *sig_hup, *drain_ev;
@@ -69,14 +72,15 @@ static void main_set_state(struct dialerd *d, enum main_state to)
 static void main_usage(FILE *fp)
 {
     fputs("usage: dialerd [-c FILE] [--set key=value]... [--check-config]\n"
-          "       dialerd --help-config | --version | -h\n"
+          "       dialerd --help-config | --print-routes | --version | -h\n"
           "\n"
           "Predictive / auto-dialer campaign scheduler.\n"
           "\n"
           "  -c, --config FILE   read settings from FILE (key = value lines)\n"
           "      --set KEY=VAL   set one key; wins over the file and the environment\n"
-          "      --check-config  load and check the configuration, print it, exit 0 or 1\n"
+          "      --check-config  load and check the configuration, print a summary, exit 0 or 2\n"
           "      --help-config   list every key with its default, range and meaning\n"
+          "      --print-routes  list the HTTP routes served: METHOD PATH AUTH per line\n"
           "      --version       print the version\n"
           "  -h, --help          this text\n"
           "\n"
@@ -144,7 +148,7 @@ static void main_log_lines(enum log_level lv, const char *event, const char *tex
 static void main_on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dialerd *d = arg;
-    int pending = db_pending(d->db) + sched_busy(d->sched);
+    int pending = db_pending(d->db) + sched_busy(d->sched) + sms_busy(d->sms);
     int64_t now = util_mono_ms();
 
     (void)fd;
@@ -176,6 +180,7 @@ static void main_on_stop_signal(evutil_socket_t sig, short what, void *arg)
              sig == SIGINT ? "SIGINT" : "SIGTERM", d->cfg->drain_timeout_ms);
     main_set_state(d, MAIN_DRAINING);
     sched_stop_dialing(d->sched);
+    sms_stop(d->sms);
     if (d->api)
         api_set_draining(d->api, 1);
     d->drain_deadline_ms = util_mono_ms() + d->cfg->drain_timeout_ms;
@@ -205,8 +210,10 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
     config_apply_reloadable(d->cfg, fresh);
     config_free(fresh);
     log_setup(stderr, (enum log_level)d->cfg->log_level);
-    if (d->api)
+    if (d->api) {
         api_reconfigure(d->api, d->cfg);
+        api_rest_reconfigure(d->api, d->cfg);
+    }
     log_info("config.reloaded", "file=%s log_level=%s",
              log_q(d->config_path ? d->config_path : "(none)"),
              log_level_name((enum log_level)d->cfg->log_level));
@@ -218,6 +225,14 @@ static void main_on_db_event(enum db_event ev, void *arg)
     struct dialerd *d = arg;
 
     sched_on_db_event(d->sched, ev);
+}
+
+/* The scheduler queued SMS: the dispatcher looks when they are due. */
+static void main_on_sms_queued(void *arg, int64_t in_ms)
+{
+    struct dialerd *d = arg;
+
+    sms_wake(d->sms, in_ms);
 }
 
 /* NOTIFYs go to the scheduler. */
@@ -236,6 +251,7 @@ static int main_parse_args(struct dialerd *d, int argc, char **argv, int *check_
         { "set", required_argument, NULL, 's' },
         { "check-config", no_argument, NULL, 'k' },
         { "help-config", no_argument, NULL, 'K' },
+        { "print-routes", no_argument, NULL, 'R' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -258,6 +274,9 @@ static int main_parse_args(struct dialerd *d, int argc, char **argv, int *check_
             break;
         case 'K':
             config_describe(stdout);
+            return 1;
+        case 'R':
+            api_print_routes(stdout);
             return 1;
         case 'V':
             printf("dialerd %s\n", DIALERD_VERSION);
@@ -317,6 +336,7 @@ int main(int argc, char **argv)
     }
     d.info.version = DIALERD_VERSION;
     d.info.instance = d.cfg->instance_name;
+    metrics_setup(DIALERD_VERSION, DIALERD_SCHEMA_VERSION, d.cfg->instance_name);
     log_info("main.start", "version=%s instance=%s pid=%d listen=%s", DIALERD_VERSION,
              log_q(d.cfg->instance_name), (int)getpid(), log_q(d.cfg->listen));
 
@@ -355,7 +375,27 @@ int main(int argc, char **argv)
         so.reconcile_grace_s = d.cfg->reconcile_grace_s;
         so.max_call_s = d.cfg->max_call_s;
         so.claim_batch_max = d.cfg->claim_batch_max;
+        so.sms_wake = main_on_sms_queued;
+        so.sms_wake_arg = &d;
         d.sched = sched_setup(d.base, d.db, &so);
+    }
+    if (d.cfg->sms_url[0]) {
+        struct sms_options mo;
+        memset(&mo, 0, sizeof(mo));
+        mo.url = d.cfg->sms_url;
+        mo.instance = d.cfg->instance_name;
+        mo.timeout_ms = d.cfg->sms_timeout_ms;
+        mo.max_tries = d.cfg->sms_max_tries;
+        mo.backoff_min_ms = d.cfg->sms_backoff_min_ms;
+        mo.backoff_max_ms = d.cfg->sms_backoff_max_ms;
+        mo.batch = d.cfg->sms_batch;
+        mo.max_conns = d.cfg->sms_max_conns;
+        mo.poll_ms = d.cfg->sms_poll_ms;
+        mo.lease_ms = d.cfg->sms_lease_ms;
+        d.sms = sms_setup(d.base, d.db, &mo);
+    } else {
+        log_info("sms.disabled", "reason=%s", log_q("sms_url is empty: SMS are queued in "
+                 "dialer.sms_outbox but not sent"));
     }
     db_set_event_cb(d.db, main_on_db_event, &d);
     db_set_notify_cb(d.db, main_on_notify, &d);
@@ -365,6 +405,7 @@ int main(int argc, char **argv)
         d.exit_code = 1;
         goto cleanup;
     }
+    api_rest_reconfigure(d.api, d.cfg);
 
     d.sig_term = evsignal_new(d.base, SIGTERM, main_on_stop_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, main_on_stop_signal, &d);
@@ -381,6 +422,8 @@ cleanup:
     api_cleanup(d.api);
     sched_cleanup(d.sched);
     db_cleanup(d.db);
+    /* After the db: its last callbacks (failed statements) still reach the dispatcher. */
+    sms_cleanup(d.sms);
     if (d.drain_ev)
         event_free(d.drain_ev);
     if (d.sig_term) {
@@ -389,6 +432,7 @@ cleanup:
         event_free(d.sig_hup);
     }
     log_info("main.exit", "code=%d", d.exit_code);
+    metrics_cleanup();
     event_base_free(d.base);
     config_free(d.cfg);
     free(d.overrides);

@@ -7,8 +7,10 @@
 #include "carrier.h"
 #include "hmap.h"
 #include "log.h"
+#include "metrics.h"
 #include "pacing.h"
 #include "recall.h"
+#include "smsrule.h"
 #include "store.h"
 #include "util.h"
 #include "window.h"
@@ -55,6 +57,8 @@ struct campaign {
     int ring_timeout_s;
     struct recall_rule recall;
     char *uui, *variables;
+    struct sms_rule sms;           /* which SMS its calls trigger */
+    char *sms_sender, *sms_content;   /* sender id (NULL = none), template */
     char tz[64];                   /* the campaign's zone: callees without their own use it */
     struct window win;             /* daily time_ranges; none = all day */
     int bad_ranges;                /* time_ranges did not parse: never dialled */
@@ -82,6 +86,9 @@ struct agent {
     double since;                  /* mono s of the last status change */
     double busy_since;             /* mono s: when its current call was connected */
     double wrap_since;             /* mono s: when after-call work began; 0 while on the call */
+    int64_t connected_ms;          /* Unix ms of its latest `connected` event (stale statuses) */
+    int64_t busy_call;             /* the connected call busy_since belongs to; 0 = not known */
+    int await_busy;                /* connected to a call before being reported busy for it */
     int64_t groups[SCHED_MAX_GROUPS];
     int prios[SCHED_MAX_GROUPS];
     int n_groups;
@@ -160,6 +167,7 @@ struct sched {
     int stopping;
     int writes;                    /* statements out that the drain must wait for */
     struct sched_stats st;
+    double tick_due;               /* metrics clock (s): when the periodic tick should run next */
 };
 
 /* Seconds on the monotonic clock: the pacer's clock. */
@@ -177,6 +185,8 @@ struct sched_req {
     struct sched_event ev;         /* copied strings below */
     char agent_id[129], end_status[32], hangup_side[32], keys[64], session_id[128];
     char status[16];
+    int64_t sms_wake_ms;           /* SMS queued with this write are due in this many ms */
+    unsigned char live_answer, abandoned; /* the end's outcome, counted once it is committed */
 };
 
 /* Replies once and frees the request. */
@@ -317,6 +327,17 @@ static int agent_status_parse(const char *s)
     return -1;
 }
 
+/* Tells the pacer how long the agent's call took, talk and after-call work apart. */
+static void agent_handle_done(struct agent *a, double now)
+{
+    double wrap_at = a->wrap_since > 0 ? a->wrap_since : now;
+
+    if (a->busy_since <= 0 || a->pool == NULL || a->pool->pacer == NULL)
+        return;
+    pacer_observe_handle(a->pool->pacer, now, now - a->busy_since);
+    pacer_observe_wrapup(a->pool->pacer, now, wrap_at - a->busy_since, now - wrap_at);
+}
+
 /* Feeds the pacer and logs when an agent's status changes. */
 static void agent_set_status(struct sched *s, struct agent *a, enum agent_status to, double now)
 {
@@ -326,26 +347,44 @@ static void agent_set_status(struct sched *s, struct agent *a, enum agent_status
         return;
     /* An agent leaving a call (to free or any other status) ends its handle time; the part
      * after the call ended is its after-call work (none when it went straight on). */
-    if ((from == AG_BUSY || from == AG_ARRANGE) && to != AG_BUSY && to != AG_ARRANGE &&
-        a->busy_since > 0 && a->pool && a->pool->pacer) {
-        double wrap_at = a->wrap_since > 0 ? a->wrap_since : now;
-        pacer_observe_handle(a->pool->pacer, now, now - a->busy_since);
-        pacer_observe_wrapup(a->pool->pacer, now, wrap_at - a->busy_since, now - wrap_at);
-    }
+    if ((from == AG_BUSY || from == AG_ARRANGE) && to != AG_BUSY && to != AG_ARRANGE)
+        agent_handle_done(a, now);
     if (to == AG_BUSY && from != AG_ARRANGE)
         a->busy_since = now;
     if (to == AG_ARRANGE && from == AG_BUSY)
         a->wrap_since = now;
     if (to == AG_BUSY)
         a->wrap_since = 0;
-    if (to != AG_BUSY && to != AG_ARRANGE)
+    if (to != AG_BUSY && to != AG_ARRANGE) {
         a->busy_since = a->wrap_since = 0;
+        a->busy_call = 0;
+    }
     log_debug("agent.state", "agent=%s from=%s to=%s", log_q(a->id), agent_status_names[from],
               agent_status_names[to]);
     a->status = to;
     a->since = now;
     if (to == AG_FREE)
         sched_kick(s);
+}
+
+/*
+ * A status the agent reported (API or database). Reports and call events travel apart: an
+ * agent that takes a queued call at the end of its after-call work is reported free, then
+ * busy, and the connected event of its new call can arrive before both. Until the report of
+ * busy for that call comes, reports are about the previous call: applied, they would show
+ * the pacer a free agent that is on a call, and a handle time of zero.
+ */
+static void agent_report(struct sched *s, struct agent *a, enum agent_status to, double now)
+{
+    if (a->await_busy) {
+        if (to != AG_BUSY && to != AG_OFFLINE) {
+            log_debug("agent.stale", "agent=%s status=%s reason=\"reported before busy for its "
+                      "new call\"", log_q(a->id), agent_status_names[to]);
+            return;
+        }
+        a->await_busy = 0;
+    }
+    agent_set_status(s, a, to, now);
 }
 
 /* Puts every agent in the best-priority pool among its skill groups that has work. */
@@ -397,7 +436,7 @@ static void agents_apply_rows(struct sched *s, const struct db_result *r, int fu
             cur->seen = 1;
             status = agent_status_parse(st);
             if (status >= 0)
-                agent_set_status(s, cur, (enum agent_status)status, now);
+                agent_report(s, cur, (enum agent_status)status, now);
         }
         if (sg > 0 && cur->n_groups < SCHED_MAX_GROUPS) {
             cur->groups[cur->n_groups] = sg;
@@ -516,6 +555,8 @@ static void campaign_free(struct campaign *c)
     campaign_zones_clear(c);
     free(c->uui);
     free(c->variables);
+    free(c->sms_sender);
+    free(c->sms_content);
     free(c);
 }
 
@@ -577,6 +618,18 @@ static void campaign_apply_row(struct sched *s, const struct db_result *r, int i
     c->recall.abandon_lock_s = s->o.abandon_lock_s;
     set_str(&c->uui, db_result_value(r, i, 19));
     set_str(&c->variables, db_result_value(r, i, 20));
+    {
+        const char *t = "t", *fb = db_result_value(r, i, 27);
+        c->sms.on_hangup = db_result_value(r, i, 21) && strcmp(db_result_value(r, i, 21), t) == 0;
+        c->sms.on_success = db_result_value(r, i, 22) && strcmp(db_result_value(r, i, 22), t) == 0;
+        c->sms.on_failure = db_result_value(r, i, 23) && strcmp(db_result_value(r, i, 23), t) == 0;
+        c->sms.on_ring = db_result_value(r, i, 24) && strcmp(db_result_value(r, i, 24), t) == 0;
+        c->sms.on_feedback = db_result_value(r, i, 25) && strcmp(db_result_value(r, i, 25), t) == 0;
+        c->sms.success_delay_s = (int)db_result_int(r, i, 26, 1);
+        c->sms.feedback_value = fb && fb[0] >= '0' && fb[0] <= '9' ? fb[0] : 0;
+        set_str(&c->sms_sender, db_result_value(r, i, 28));
+        set_str(&c->sms_content, db_result_value(r, i, 29));
+    }
     c->pool = pool_for(s, c);
     /* New data may mean new callees or new rules: look again at once. */
     c->empty_until = 0;
@@ -847,6 +900,8 @@ static void call_on_carrier(enum carrier_result res, const char *session_id, int
     switch (res) {
     case CARRIER_PLACED: {
         const char *p[2];
+        /* Once per attempt: nothing dials an attempt again after the carrier took it. */
+        metrics_inc(M_DIALS);
         s->carrier_backoff = 0;
         snprintf(c->session_id, sizeof(c->session_id), "%s", session_id);
         if (c->state == CALL_DIALING)
@@ -1345,11 +1400,26 @@ static void sched_tick(struct sched *s)
         pool_pace(s, p, now);
 }
 
+/*
+ * Records how late the periodic tick runs. libevent schedules a persistent timer from its
+ * previous due time, or from now when that is already past: the same rule is followed here.
+ */
+static void sched_tick_lag(struct sched *s)
+{
+    double now = metrics_clock(), period = s->o.tick_ms / 1000.0;
+
+    metrics_observe(M_TICK_LAG_SECONDS, now > s->tick_due ? now - s->tick_due : 0);
+    s->tick_due += period;
+    if (s->tick_due < now)
+        s->tick_due = now + period;
+}
+
 /* Periodic tick. */
 static void sched_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    sched_tick_lag(arg);
     sched_tick(arg);
 }
 
@@ -1361,6 +1431,55 @@ static void sched_kick(struct sched *s)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Call events                                                                                  */
+
+/* Tells the SMS dispatcher that rows just queued are due in `in_ms`. */
+static void sched_sms_wake(struct sched *s, int64_t in_ms)
+{
+    if (s->o.sms_wake)
+        s->o.sms_wake(s->o.sms_wake_arg, in_ms);
+}
+
+/*
+ * The SMS an event of call c triggers (smsrule.h), rendered for its callee, into `sms` (body in
+ * `body`). Returns how many; rq->sms_wake_ms gets the soonest due time.
+ */
+static int call_sms(struct call *c, const struct sms_facts *f, struct store_sms *sms,
+                    char *body, size_t len, struct sched_req *rq)
+{
+    struct campaign *camp = c->camp;
+    struct sms_fire fires[SMS_TRIGGER_N];
+    int64_t now_ms = util_wall_ms();
+    int n;
+
+    memset(sms, 0, sizeof(*sms));
+    rq->sms_wake_ms = -1;
+    /* A campaign no longer loaded (ended before a restart) has no settings to go by. */
+    if (camp == NULL || !sms_rule_any(&camp->sms) || c->number[0] == '\0')
+        return 0;
+    n = sms_rule_decide(&camp->sms, f, now_ms, fires);
+    if (n == 0)
+        return 0;
+    if (sms_rule_render_json(camp->sms_content, c->variables, camp->variables, body, len))
+        log_warn("sms.text_cut", "attempt=%" PRId64 " campaign=%" PRId64 " max_chars=%d",
+                 c->attempt_id, camp->id, SMS_RULE_BODY_MAX_CHARS);
+    if (body[0] == '\0') {
+        /* Only missing variables: an empty message is not worth sending. */
+        log_warn("sms.empty_text", "attempt=%" PRId64 " campaign=%" PRId64 " action=\"not queued\"",
+                 c->attempt_id, camp->id);
+        return 0;
+    }
+    for (int i = 0; i < n && i < STORE_SMS_MAX; i++) {
+        sms->trigger[i] = sms_trigger_name(fires[i].trigger);
+        sms->due_in_ms[i] = fires[i].due_ms - now_ms;
+        if (rq->sms_wake_ms < 0 || sms->due_in_ms[i] < rq->sms_wake_ms)
+            rq->sms_wake_ms = sms->due_in_ms[i];
+        sms->n++;
+    }
+    sms->to = c->number;
+    sms->sender = camp->sms_sender;
+    sms->body = body;
+    return sms->n;
+}
 
 /* Finish write result: the end is committed; feed the pacer and free the call. */
 static void call_finished(const struct db_result *r, void *arg)
@@ -1379,8 +1498,15 @@ static void call_finished(const struct db_result *r, void *arg)
         return;
     }
     s->st.attempts_finished++;
-    log_debug("call.finished", "attempt=%" PRId64 " attempts_updated=%s callees_updated=%s",
-              c->attempt_id, db_result_value(r, 0, 0), db_result_value(r, 0, 1));
+    if (rq->live_answer)
+        metrics_inc(M_ANSWERS);
+    if (rq->abandoned)
+        metrics_inc(M_ABANDONS);
+    log_debug("call.finished", "attempt=%" PRId64 " attempts_updated=%s callees_updated=%s "
+              "sms_queued=%s", c->attempt_id, db_result_value(r, 0, 0), db_result_value(r, 0, 1),
+              db_result_value(r, 0, 2));
+    if (db_result_int(r, 0, 2, 0) > 0)
+        sched_sms_wake(s, rq->sms_wake_ms);
     {
         struct campaign *camp = c->camp;
         call_free(c, 0);
@@ -1406,6 +1532,9 @@ static void sched_call_end(struct call *c, const char *end_status, int64_t ended
     struct recall_decision d;
     struct recall_rule none = { 0, 0, 1, 0 };
     struct store_finish fin;
+    struct sms_facts sf;
+    struct store_sms sms;
+    char body[SMS_RULE_BODY_BYTES];
     double now = sched_now();
 
     f.answered = c->answered_ms > 0;
@@ -1414,6 +1543,12 @@ static void sched_call_end(struct call *c, const char *end_status, int64_t ended
     f.end_status = end_status;
     outcome_classify(&f, &out);
     recall_decide(c->camp ? &c->camp->recall : &none, c->attempt_no, &out, c->prior_success, &d);
+    if (c->agent_id[0]) {
+        /* A report of busy that never came must not hold the agent's reports for ever. */
+        struct agent *ag = hmap_get(s->agents, c->agent_id);
+        if (ag && ag->busy_call == c->attempt_id)
+            ag->await_busy = 0;
+    }
     if (c->pool && c->pool->pacer) {
         if (!c->observed)
             pacer_observe_attempt(c->pool->pacer, now, now - c->placed, out.live_answer);
@@ -1444,6 +1579,16 @@ static void sched_call_end(struct call *c, const char *end_status, int64_t ended
         rq->s = s;
     }
     rq->call = c;
+    rq->live_answer = (unsigned char)out.live_answer;
+    rq->abandoned = out.cls == OUTCOME_ABANDONED;
+    memset(&sf, 0, sizeof(sf));
+    sf.rang = c->ringing_ms > 0;
+    sf.answered = c->answered_ms > 0 || c->connected_ms > 0;
+    sf.out = &out;
+    sf.keys = keys;
+    sf.ended_ms = ended_ms;
+    if (call_sms(c, &sf, &sms, body, sizeof(body), rq) > 0)
+        fin.sms = &sms;
     if (store_finish(s->db, &fin, call_finished, rq) != 0) {
         c->state = c->connected_ms ? CALL_CONNECTED : c->answered_ms ? CALL_ANSWERED : CALL_RINGING;
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database is unreachable; retry");
@@ -1462,6 +1607,8 @@ static void event_written(const struct db_result *r, void *arg)
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database did not take the event; retry");
         return;
     }
+    if (db_result_int(r, 0, 1, 0) > 0)
+        sched_sms_wake(rq->s, rq->sms_wake_ms);
     sched_req_done(rq, 200, API_OK, "ok");
 }
 
@@ -1471,6 +1618,10 @@ static void sched_apply_event(struct sched *s, struct call *c, struct sched_req 
     const struct sched_event *ev = &rq->ev;
     double now = sched_now();
     const char *name = outcome_event_name(ev->kind);
+    int rang_before = c->ringing_ms > 0 || c->answered_ms > 0;
+    struct sms_facts sf;
+    struct store_sms sms;
+    char body[SMS_RULE_BODY_BYTES];
 
     s->st.events++;
     if (ev->session_id && !c->session_id[0])
@@ -1505,10 +1656,19 @@ static void sched_apply_event(struct sched *s, struct call *c, struct sched_req 
             call_set_state(c, CALL_CONNECTED);
         if (c->agent_id[0]) {
             struct agent *a = hmap_get(s->agents, c->agent_id);
-            if (a) {
+            if (a && a->busy_call != c->attempt_id) {
+                /* Still on, or in after-call work from, another call: it took this one from
+                 * the queue, which ends the other one's handle time; the ACD's reports about
+                 * the other call may still arrive (see agent_report). */
+                if ((a->status == AG_BUSY || a->status == AG_ARRANGE) && a->busy_call != 0)
+                    agent_handle_done(a, now);
+                /* Busy with no call known yet: the report of busy for this call came first. */
+                a->await_busy = !(a->status == AG_BUSY && a->busy_call == 0);
                 agent_set_status(s, a, AG_BUSY, now);
                 a->busy_since = now;
                 a->wrap_since = 0;
+                a->busy_call = c->attempt_id;
+                a->connected_ms = ev->at_ms > 0 ? ev->at_ms : util_wall_ms();
             }
         }
         break;
@@ -1516,8 +1676,15 @@ static void sched_apply_event(struct sched *s, struct call *c, struct sched_req 
         sched_call_end(c, ev->end_status, ev->at_ms, ev->hangup_side, ev->keys, ev->seq, rq);
         return;
     }
-    if (store_event(s->db, c->attempt_id, name, ev->at_ms, ev->agent_id, ev->session_id,
-                    ev->seq, event_written, rq) != 0) {
+    /* The first sign that the phone rang (ringing, or an answer without it) may queue the
+     * ring SMS with the event; the end queues it too when it is missing (same key, no repeat). */
+    memset(&sf, 0, sizeof(sf));
+    sf.rang = c->ringing_ms > 0;
+    sf.answered = c->answered_ms > 0;
+    rq->sms_wake_ms = -1;
+    if (store_event(s->db, c->attempt_id, name, ev->at_ms, ev->agent_id, ev->session_id, ev->seq,
+                    !rang_before && call_sms(c, &sf, &sms, body, sizeof(body), rq) > 0 ? &sms : NULL,
+                    event_written, rq) != 0) {
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database is unreachable; retry");
         return;
     }
@@ -1551,7 +1718,8 @@ static void attempt_fetched(const struct db_result *r, void *arg)
          * timestamp (the statement keeps a time already set and the highest seq). */
         if (rq->ev.kind == OUTCOME_ENDED ||
             store_event(s->db, rq->ev.attempt_id, outcome_event_name(rq->ev.kind), rq->ev.at_ms,
-                        rq->ev.agent_id, rq->ev.session_id, rq->ev.seq, event_written, rq) != 0) {
+                        rq->ev.agent_id, rq->ev.session_id, rq->ev.seq, NULL, event_written,
+                        rq) != 0) {
             sched_req_done(rq, 200, API_OK, "ok (attempt already ended)");
             return;
         }
@@ -1578,6 +1746,8 @@ static void attempt_fetched(const struct db_result *r, void *arg)
         sched_copy(c->number, sizeof(c->number), db_result_value(r, 0, 11));
         c->prior_success = db_result_value(r, 0, 12) && db_result_value(r, 0, 12)[0] == 't';
         sched_copy(c->session_id, sizeof(c->session_id), db_result_value(r, 0, 13));
+        /* The callee's variables fill its SMS templates. */
+        set_str(&c->variables, db_result_value(r, 0, 14));
         c->state = c->connected_ms ? CALL_CONNECTED : c->answered_ms ? CALL_ANSWERED : CALL_RINGING;
         /* Placed before this process started: the pacer never timed it. */
         c->observed = 1;
@@ -1711,17 +1881,18 @@ static void agent_status_written(const struct db_result *r, void *arg)
     }
     a = hmap_get(s->agents, rq->agent_id);
     if (a)
-        agent_set_status(s, a, (enum agent_status)agent_status_parse(rq->status), sched_now());
+        agent_report(s, a, (enum agent_status)agent_status_parse(rq->status), sched_now());
     sched_req_done(rq, 200, API_OK, "ok");
 }
 
 /* Entry point for PUT /v1/agents/{id}/status. */
 void sched_agent_status(struct sched *s, const char *agent_id, const char *status,
-                        const char *reason, sched_reply_cb cb, void *arg)
+                        const char *reason, int64_t at_ms, sched_reply_cb cb, void *arg)
 {
     struct sched_req *rq = util_xcalloc(1, sizeof(*rq));
     const char *p[3];
-    char why[200];
+    char why[300];
+    struct agent *a = hmap_get(s->agents, agent_id);
 
     rq->s = s;
     rq->cb = cb;
@@ -1730,6 +1901,17 @@ void sched_agent_status(struct sched *s, const char *agent_id, const char *statu
         snprintf(why, sizeof(why), "status: \"%.40s\" is not an agent status; accepted: free, busy, "
                  "arrange, notReady, rest, offline", status);
         sched_req_done(rq, 422, API_INVALID, why);
+        return;
+    }
+    /* The ACD reports "free" then "busy" when an agent takes a queued call, while the call's
+     * `connected` event travels separately and may arrive first: applying the late "free"
+     * would show the pacer an agent who is not there and a handle time of nothing. */
+    if (a && at_ms > 0 && at_ms <= a->connected_ms && strcmp(status, "busy") != 0) {
+        log_debug("agent.stale", "agent=%s status=%s at=%" PRId64 " connected_at=%" PRId64,
+                  log_q(agent_id), status, at_ms, a->connected_ms);
+        snprintf(why, sizeof(why), "not applied: the status (at %" PRId64 ") predates the agent's "
+                 "connection to a call at %" PRId64, at_ms, a->connected_ms);
+        sched_req_done(rq, 200, API_OK, why);
         return;
     }
     snprintf(rq->agent_id, sizeof(rq->agent_id), "%s", agent_id);
@@ -1855,6 +2037,7 @@ struct sched *sched_setup(struct event_base *base, struct db *db, const struct s
     tv.tv_sec = o->tick_ms / 1000;
     tv.tv_usec = (o->tick_ms % 1000) * 1000;
     event_add(s->tick_ev, &tv);
+    s->tick_due = metrics_clock() + o->tick_ms / 1000.0;
     log_info("sched.setup", "carrier_url=%s callback_url=%s tick_ms=%d", log_q(o->carrier_url),
              log_q(o->callback_url), o->tick_ms);
     return s;
@@ -1889,6 +2072,50 @@ void sched_stats(const struct sched *s, struct sched_stats *st)
         st->agents_free += a->status == AG_FREE;
         st->agents_busy += a->status == AG_BUSY || a->status == AG_ARRANGE;
     }
+}
+
+/* Agent status names, in enum agent_status order (for /metrics). */
+const char *sched_agent_status_name(int i)
+{
+    return i >= 0 && i < SCHED_AGENT_STATUSES ? agent_status_names[i] : "?";
+}
+
+/* Per-pool calls and agents; agents and calls in no active pool go to a last "none" entry. */
+int sched_pool_stats(const struct sched *s, struct sched_pool_stats *out, int max)
+{
+    size_t pos = 0;
+    struct pool *p;
+    struct agent *a;
+    int n = 0, in_pools = 0;
+
+    while ((p = hmap_next(s->pools, &pos, NULL)) != NULL) {
+        if (n < max) {
+            struct sched_pool_stats *ps = &out[n];
+            size_t apos = 0;
+            memset(ps, 0, sizeof(*ps));
+            snprintf(ps->pool, sizeof(ps->pool), "%s", p->key);
+            ps->skill_group_id = p->skill_group_id;
+            ps->active = p->active;
+            ps->calls_in_flight = p->n_calls;
+            while ((a = hmap_next(s->agents, &apos, NULL)) != NULL)
+                if (a->pool == p)
+                    ps->agents[a->status]++;
+        }
+        in_pools += p->n_calls;
+        n++;
+    }
+    if (n < max) {
+        struct sched_pool_stats *ps = &out[n];
+        memset(ps, 0, sizeof(*ps));
+        snprintf(ps->pool, sizeof(ps->pool), "none");
+        /* Calls adopted after a restart for a campaign no longer loaded have no pool. */
+        ps->calls_in_flight = (int)hmap_len(s->calls) - in_pools;
+        pos = 0;
+        while ((a = hmap_next(s->agents, &pos, NULL)) != NULL)
+            if (a->pool == NULL)
+                ps->agents[a->status]++;
+    }
+    return n + 1;
 }
 
 /* Frees every map and object. Calls in flight stay in the database for reconciliation. */

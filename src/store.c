@@ -35,6 +35,46 @@
     "        s.time_zone" \
     "   FROM ins JOIN slot s ON s.id = ins.callee_id ORDER BY s.rn"
 
+/*
+ * The writable columns of dialer.campaigns (DESIGN §5.1), as REST create and PATCH set them from
+ * a JSON object through jsonb_populate_record: keys travel as data, columns are fixed here.
+ */
+#define STORE_CAMPAIGN_COLS \
+    "name, mode, priority, skill_group_id, callout_rate, expected_abandon_rate, max_concurrent," \
+    " callers, call_order, not_before, not_after, time_zone, time_ranges, ring_timeout_s," \
+    " recall_num, recall_interval_min, recall_type, uui, variables, sms_sender_id, sms_content," \
+    " sms_on_hangup, sms_on_success, sms_on_failure, sms_on_ring, sms_on_feedback," \
+    " sms_success_delay_s, sms_feedback_value"
+/* The same columns read from record r; NOT_BEFORE is the expression for not_before. */
+#define STORE_CAMPAIGN_VALUES(NOT_BEFORE) \
+    "r.name, r.mode, r.priority, r.skill_group_id, r.callout_rate, r.expected_abandon_rate," \
+    " r.max_concurrent, r.callers, r.call_order, " NOT_BEFORE ", r.not_after, r.time_zone," \
+    " r.time_ranges, r.ring_timeout_s, r.recall_num, r.recall_interval_min, r.recall_type, r.uui," \
+    " r.variables, r.sms_sender_id, r.sms_content, r.sms_on_hangup, r.sms_on_success," \
+    " r.sms_on_failure, r.sms_on_ring, r.sms_on_feedback, r.sms_success_delay_s, r.sms_feedback_value"
+/* One page of a list: the items in key order and the cursor of the next page (NULL at the end). */
+#define STORE_PAGE(ROWS, ITEM, KEY, LIMIT) \
+    "SELECT '{\"items\":[' || coalesce(string_agg(row_to_json(" ITEM ")::text, ',' ORDER BY x." KEY "), '')" \
+    "       || '],\"next_after\":'" \
+    "       || coalesce(to_json(CASE WHEN count(*) = " LIMIT " THEN max(x." KEY ") END)::text, 'null') || '}'" \
+    "  FROM (" ROWS ") x"
+
+/*
+ * The SMS an event triggers, inserted by the statement that records the event (DESIGN §3.4):
+ * one row per trigger of the text[] TRIG, due DUE[i] ms from now, for each row of CTE A (the
+ * attempt, when this statement changed it). A repeat finds the (attempt_id, trigger) key taken
+ * and inserts nothing, so a crash between the outcome and its SMS cannot happen, and a repeated
+ * event cannot queue a second SMS.
+ */
+#define STORE_SMS_INSERT(A, TRIG, DUE, TO, SENDER, BODY) \
+    "  INSERT INTO dialer.sms_outbox (attempt_id, campaign_id, callee_id, trigger, to_number," \
+    "                                 sender_id, body, due_at)" \
+    "  SELECT " A ".id, " A ".campaign_id, " A ".callee_id, t.trig, " TO "::text, " SENDER "::text," \
+    "         " BODY "::text, now() + make_interval(secs => t.due_ms / 1000.0)" \
+    "    FROM " A " CROSS JOIN unnest(" TRIG "::text[], " DUE "::float8[]) AS t (trig, due_ms)" \
+    "  ON CONFLICT (attempt_id, trigger) DO NOTHING" \
+    "  RETURNING due_at"
+
 /* Unix milliseconds of a timestamptz column, NULL stays NULL. */
 #define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
@@ -45,7 +85,9 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "       array_to_string(callers, ','), call_order,"
         "       extract(epoch FROM not_before)::float8, extract(epoch FROM not_after)::float8,"
         "       time_zone, time_ranges::text, ring_timeout_s, recall_num, recall_interval_min,"
-        "       recall_type, uui, variables::text"
+        "       recall_type, uui, variables::text,"
+        "       sms_on_hangup, sms_on_success, sms_on_failure, sms_on_ring, sms_on_feedback,"
+        "       sms_success_delay_s, sms_feedback_value, sms_sender_id, sms_content"
         "  FROM dialer.campaigns WHERE status IN (0, 1, 2) ORDER BY id", 0 },
     [STORE_AGENTS_LOAD] = { "agents_load",
         "SELECT a.id, a.status, extract(epoch FROM a.status_since)::float8,"
@@ -77,6 +119,7 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "   FROM a WHERE c.id = a.callee_id AND c.state = 3 AND c.attempts = a.attempt_no"
         " RETURNING c.id", 1 },
     [STORE_ATTEMPT_EVENT] = { "attempt_event",
+        "WITH a AS ("
         "UPDATE dialer.attempts SET"
         "   ringing_at = CASE WHEN $2 = 'ringing' THEN coalesce(ringing_at, to_timestamp($3::float8 / 1000)) ELSE ringing_at END,"
         "   answered_at = CASE WHEN $2 = 'answered' THEN coalesce(answered_at, to_timestamp($3::float8 / 1000)) ELSE answered_at END,"
@@ -89,7 +132,9 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "                           WHEN 'connected' THEN connected_at IS NULL ELSE false END"
         "                    OR (agent_id IS NULL AND $4::text IS NOT NULL)"
         "                    OR (session_id IS NULL AND $5::text IS NOT NULL))"
-        " RETURNING ended_at IS NOT NULL", 6 },
+        " RETURNING id, campaign_id, callee_id, ended_at IS NOT NULL AS ended"
+        "), s AS (" STORE_SMS_INSERT("a", "$7", "$8", "$9", "$10", "$11") ")"
+        " SELECT a.ended, (SELECT count(*) FROM s) FROM a", 11 },
     [STORE_ATTEMPT_FINISH] = { "attempt_finish",
         "WITH a AS ("
         "  UPDATE dialer.attempts SET ended_at = to_timestamp($2::float8 / 1000), end_status = $3,"
@@ -101,7 +146,7 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "         keys = coalesce($10, keys), session_id = coalesce(session_id, $11),"
         "         last_seq = greatest(last_seq, $12::int)"
         "   WHERE id = $1 AND ended_at IS NULL"
-        "  RETURNING callee_id, attempt_no"
+        "  RETURNING id, campaign_id, callee_id, attempt_no"
         "), c AS ("
         "  UPDATE dialer.callees SET state = $13::smallint, last_end_status = $3,"
         "         next_attempt_at = CASE WHEN $13::smallint = 4"
@@ -109,14 +154,15 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "    FROM a WHERE callees.id = a.callee_id AND callees.state = 3"
         "     AND callees.attempts = a.attempt_no"
         "  RETURNING callees.id"
-        ") SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c)", 14 },
+        "), s AS (" STORE_SMS_INSERT("a", "$15", "$16", "$17", "$18", "$19") ")"
+        " SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM s)", 19 },
     [STORE_ATTEMPT_GET] = { "attempt_get",
         "SELECT a.callee_id, a.campaign_id, a.attempt_no, a.ended_at IS NOT NULL,"
         "       " MS("a.created_at") ", " MS("a.ringing_at") ", " MS("a.answered_at") ","
         "       " MS("a.connected_at") ", a.agent_id, a.last_seq, a.caller, cl.number,"
         "       EXISTS (SELECT 1 FROM dialer.attempts p"
         "                WHERE p.callee_id = a.callee_id AND p.success AND p.id <> a.id),"
-        "       a.session_id"
+        "       a.session_id, cl.variables::text"
         "  FROM dialer.attempts a JOIN dialer.callees cl ON cl.id = a.callee_id WHERE a.id = $1", 1 },
     [STORE_AGENT_SET_STATUS] = { "agent_set_status",
         "UPDATE dialer.agents SET status = $2, status_reason = $3, status_since = now()"
@@ -163,6 +209,127 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "       count(*) FILTER (WHERE end_status = 'abandoned')"
         "  FROM dialer.attempts"
         " WHERE campaign_id = $1 AND created_at > now() - make_interval(secs => $2::float8)", 2 },
+    [STORE_CAMPAIGN_CREATE] = { "campaign_create",
+        "INSERT INTO dialer.campaigns AS c (" STORE_CAMPAIGN_COLS ")"
+        " SELECT " STORE_CAMPAIGN_VALUES("coalesce(r.not_before, now())")
+        "   FROM jsonb_populate_record(NULL::dialer.campaigns, $1::jsonb) r"
+        " RETURNING c.id, to_json(c)::text", 1 },
+    [STORE_CAMPAIGN_LIST] = { "campaign_list",
+        STORE_PAGE("SELECT c.*, s.n AS callee_count, s.f AS finished_callee_count"
+                   "  FROM dialer.campaigns c"
+                   " CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE e.state IN (1, 2)) AS f"
+                   "                       FROM dialer.callees e WHERE e.campaign_id = c.id) s"
+                   " WHERE ($1::smallint[] IS NULL OR c.status = ANY ($1::smallint[]))"
+                   "   AND ($2::bigint IS NULL OR c.skill_group_id = $2::bigint)"
+                   "   AND ($3::text IS NULL OR strpos(lower(c.name), lower($3::text)) > 0)"
+                   "   AND c.id > $4::bigint"
+                   " ORDER BY c.id LIMIT $5::int", "x", "id", "$5::int"), 5 },
+    [STORE_CAMPAIGN_GET] = { "campaign_get",
+        /* json, not jsonb, so that the keys keep the column order */
+        "SELECT row_to_json(x)::text FROM ("
+        "  SELECT c.*, (SELECT row_to_json(q) FROM (SELECT p.callee_count, p.finished_callee_count,"
+        "                 p.state_initial, p.state_answered, p.state_unanswered, p.state_calling,"
+        "                 p.state_pending_retry, p.attempts, p.answered, p.connected, p.abandoned,"
+        "                 p.abandon_rate_24h, p.abandon_rate_30d) q) AS progress"
+        "    FROM dialer.campaigns c JOIN dialer.campaign_progress p ON p.campaign_id = c.id"
+        "   WHERE c.id = $1::bigint) x", 1 },
+    [STORE_CAMPAIGN_PATCH] = { "campaign_patch",
+        /* The row is its own base record: columns the patch does not name keep their values.
+           The status is checked in the UPDATE itself, so a concurrent change cannot slip in. */
+        "WITH cur AS (SELECT status FROM dialer.campaigns WHERE id = $1::bigint),"
+        " upd AS (UPDATE dialer.campaigns c SET (" STORE_CAMPAIGN_COLS ") ="
+        "           (SELECT " STORE_CAMPAIGN_VALUES("r.not_before")
+        "              FROM jsonb_populate_record(c, $2::jsonb) r)"
+        "          WHERE c.id = $1::bigint AND c.status = ANY ($3::smallint[])"
+        "         RETURNING c.*)"
+        " SELECT (SELECT status FROM cur), (SELECT to_json(upd)::text FROM upd)", 3 },
+    [STORE_CAMPAIGN_DELETE] = { "campaign_delete",
+        /* Calls in flight would lose their attempt rows: wait until they have ended. */
+        "WITH c AS (SELECT id, status, (SELECT count(*) FROM dialer.callees e"
+        "                                WHERE e.campaign_id = $1::bigint AND e.state = 3) AS calling"
+        "             FROM dialer.campaigns WHERE id = $1::bigint FOR UPDATE),"
+        " d AS (DELETE FROM dialer.campaigns x USING c WHERE x.id = c.id AND c.calling = 0 RETURNING x.id)"
+        " SELECT c.status, c.calling, (SELECT count(*) FROM d) FROM c", 1 },
+    [STORE_CAMPAIGN_PAUSE] = { "campaign_pause", "SELECT dialer.campaign_pause($1::bigint)", 1 },
+    [STORE_CAMPAIGN_RESUME] = { "campaign_resume", "SELECT dialer.campaign_resume($1::bigint)", 1 },
+    [STORE_CAMPAIGN_ABORT] = { "campaign_abort", "SELECT dialer.campaign_abort($1::bigint)", 1 },
+    [STORE_CALLEES_IMPORT] = { "callees_import",
+        /* One statement for the whole batch. A duplicate (already in the campaign) is skipped by
+           ON CONFLICT and reported per item; an unknown zone is found before the insert, since
+           the zone trigger would fail the whole statement. dialerd's sessions silence the callee
+           NOTIFY (dialer.origin); this write comes from a manager, so it is announced like one. */
+        "WITH cam AS (SELECT id, status FROM dialer.campaigns WHERE id = $1::bigint FOR SHARE),"
+        " origin AS MATERIALIZED (SELECT set_config('dialer.origin', 'rest', true)),"
+        " src AS MATERIALIZED ("
+        "   SELECT (e->>'i')::int AS i, e->>'number' AS number, e->>'uui' AS uui,"
+        "          coalesce(e->'variables', '{}') AS variables, e->>'time_zone' AS time_zone,"
+        "          CASE WHEN e->>'time_zone' IS NULL OR dialer.time_zone_is_known(e->>'time_zone')"
+        "               THEN NULL"
+        "               ELSE dialer.time_zone_error('time_zone', e->>'time_zone') END AS zone_error"
+        "     FROM jsonb_array_elements($2::jsonb) e),"
+        " ins AS (INSERT INTO dialer.callees (campaign_id, number, uui, variables, time_zone)"
+        "         SELECT cam.id, src.number, src.uui, src.variables, src.time_zone"
+        "           FROM src, cam, origin"
+        "          WHERE src.zone_error IS NULL AND cam.status IN (0, 1, 2)"
+        "          ORDER BY src.i"
+        "         ON CONFLICT (campaign_id, number) DO NOTHING"
+        "         RETURNING id, number)"
+        " SELECT (SELECT status FROM cam),"
+        "        (SELECT coalesce(json_agg(json_build_object('i', src.i, 'id', ins.id,"
+        "                                                    'zone_error', src.zone_error)"
+        "                                  ORDER BY src.i), '[]')::text"
+        "           FROM src LEFT JOIN ins ON ins.number = src.number)", 2 },
+    [STORE_CALLEES_LIST] = { "callees_list",
+        "SELECT EXISTS (SELECT 1 FROM dialer.campaigns WHERE id = $1::bigint), ("
+        STORE_PAGE("SELECT e.id, e.number, e.uui, e.variables, e.time_zone, e.state, e.attempts,"
+                   "       e.next_attempt_at, e.last_end_status, e.created_at, e.updated_at"
+                   "  FROM dialer.callees e"
+                   " WHERE e.campaign_id = $1::bigint"
+                   "   AND ($2::smallint[] IS NULL OR e.state = ANY ($2::smallint[]))"
+                   "   AND e.id > $3::bigint"
+                   " ORDER BY e.id LIMIT $4::int", "x", "id", "$4::int") ")", 4 },
+    [STORE_AGENTS_LIST] = { "agents_list",
+        STORE_PAGE("SELECT a.id, a.name, a.status, a.status_reason, a.status_since,"
+                   /* string_agg, not json_agg: the items stay on one line */
+                   "       coalesce((SELECT ('[' || string_agg(row_to_json(sg)::text, ','"
+                   "                                  ORDER BY sg.priority, sg.skill_group_id) || ']')::json"
+                   "                   FROM (SELECT m.skill_group_id, g.name, m.priority"
+                   "                           FROM dialer.agent_skill_groups m"
+                   "                           JOIN dialer.skill_groups g ON g.id = m.skill_group_id"
+                   "                          WHERE m.agent_id = a.id) sg), '[]') AS skill_groups"
+                   "  FROM dialer.agents a"
+                   " WHERE ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM dialer.agent_skill_groups m"
+                   "                                       WHERE m.agent_id = a.id"
+                   "                                         AND m.skill_group_id = $1::bigint))"
+                   "   AND ($2::text[] IS NULL OR a.status = ANY ($2::text[]))"
+                   "   AND ($3::text IS NULL OR a.id > $3::text)"
+                   " ORDER BY a.id LIMIT $4::int", "x", "id", "$4::int"), 4 },
+    /* The SMS dispatcher (src/sms.c). A claim is a lease: the row is ours until lease_until. */
+    [STORE_SMS_RELEASE] = { "sms_release",
+        "UPDATE dialer.sms_outbox SET state = 'pending', lease_until = NULL,"
+        "       last_error = coalesce(last_error, 'the dialerd sending it stopped before an answer')"
+        " WHERE state = 'sending' AND claimed_by = $1 RETURNING id", 1 },
+    [STORE_SMS_CLAIM] = { "sms_claim",
+        "WITH due AS ("
+        "  SELECT id FROM dialer.sms_outbox"
+        "   WHERE state IN ('pending', 'sending') AND due_at <= now()"
+        "     AND (state = 'pending' OR lease_until IS NULL OR lease_until <= now())"
+        "   ORDER BY due_at LIMIT $1::int FOR UPDATE SKIP LOCKED)"
+        " UPDATE dialer.sms_outbox o SET state = 'sending', tries = o.tries + 1,"
+        "        claimed_at = now(), claimed_by = $3,"
+        "        lease_until = now() + make_interval(secs => $2::float8 / 1000)"
+        "   FROM due WHERE o.id = due.id"
+        " RETURNING o.id, o.tries, o.to_number, o.sender_id, o.body, o.campaign_id, o.trigger", 3 },
+    [STORE_SMS_DONE] = { "sms_done",
+        /* Only the claim that is still current may write: a row claimed again after its lease
+           ran out has more tries, and the later claim's answer is the one that counts. */
+        "UPDATE dialer.sms_outbox SET state = $3,"
+        "       sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE sent_at END,"
+        "       last_error = coalesce($4, last_error),"
+        "       due_at = CASE WHEN $3 = 'pending'"
+        "                     THEN now() + make_interval(secs => $5::float8 / 1000) ELSE due_at END,"
+        "       lease_until = NULL"
+        " WHERE id = $1::bigint AND state = 'sending' AND tries = $2::int RETURNING id", 5 },
 };
 
 /* The table for db_setup(). */
@@ -249,11 +416,41 @@ static const char *store_ms(char *buf, size_t len, int64_t ms)
     return buf;
 }
 
+/* The SMS parameters (triggers text[], due float8[], to, sender, body) into p[0..4]. */
+static int store_sms_params(const struct store_sms *sms, char *trig, size_t tlen, char *due,
+                            size_t dlen, const char **p)
+{
+    size_t o = 0;
+
+    p[0] = p[1] = p[2] = p[3] = p[4] = NULL;
+    if (sms == NULL || sms->n <= 0)
+        return 0;
+    if (sms->n > STORE_SMS_MAX || store_text_array(trig, tlen, sms->trigger, sms->n) != 0)
+        return -1;
+    for (int i = 0; i < sms->n; i++) {
+        int w = snprintf(due + o, dlen - o, "%s%" PRId64, i ? "," : "{", sms->due_in_ms[i]);
+        if (w < 0 || (size_t)w >= dlen - o)
+            return -1;
+        o += (size_t)w;
+    }
+    if (o + 2 > dlen)
+        return -1;
+    due[o++] = '}';
+    due[o] = '\0';
+    p[0] = trig;
+    p[1] = due;
+    p[2] = sms->to;
+    p[3] = sms->sender;
+    p[4] = sms->body;
+    return 0;
+}
+
 /* Finish wrapper. */
 int store_finish(struct db *db, const struct store_finish *f, db_cb cb, void *arg)
 {
     char id[24], ended[24], ring[24], ans[24], con[24], seq[16], st[8], delay[16];
-    const char *p[14];
+    char trig[128], due[128];
+    const char *p[19];
 
     snprintf(id, sizeof(id), "%" PRId64, f->attempt_id);
     snprintf(seq, sizeof(seq), "%d", f->seq);
@@ -273,15 +470,18 @@ int store_finish(struct db *db, const struct store_finish *f, db_cb cb, void *ar
     p[11] = seq;
     p[12] = st;
     p[13] = delay;
-    return db_exec(db, STORE_ATTEMPT_FINISH, p, 14, cb, arg);
+    if (store_sms_params(f->sms, trig, sizeof(trig), due, sizeof(due), p + 14) != 0)
+        return -1;
+    return db_exec(db, STORE_ATTEMPT_FINISH, p, 19, cb, arg);
 }
 
 /* Intermediate event wrapper. */
 int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at_ms,
-                const char *agent_id, const char *session_id, int seq, db_cb cb, void *arg)
+                const char *agent_id, const char *session_id, int seq,
+                const struct store_sms *sms, db_cb cb, void *arg)
 {
-    char id[24], at[24], sq[16];
-    const char *p[6];
+    char id[24], at[24], sq[16], trig[128], due[128];
+    const char *p[11];
 
     snprintf(id, sizeof(id), "%" PRId64, attempt_id);
     snprintf(at, sizeof(at), "%" PRId64, at_ms);
@@ -292,7 +492,9 @@ int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at
     p[3] = agent_id;
     p[4] = session_id;
     p[5] = sq;
-    return db_exec(db, STORE_ATTEMPT_EVENT, p, 6, cb, arg);
+    if (store_sms_params(sms, trig, sizeof(trig), due, sizeof(due), p + 6) != 0)
+        return -1;
+    return db_exec(db, STORE_ATTEMPT_EVENT, p, 11, cb, arg);
 }
 
 /* One-id statement wrapper. */

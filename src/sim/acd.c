@@ -34,6 +34,8 @@ static void sim_agent_report(struct sim_agent *a, const char *reason)
 
     cJSON_AddStringToObject(body, "status", sim_agent_status_name(a->status));
     cJSON_AddStringToObject(body, "reason", reason);
+    /* When it happened, so that dialerd can tell a late report from a current one. */
+    cJSON_AddNumberToObject(body, "at", (double)at);
     failed = sim_truth_line("agent_update_failed");
     cJSON_AddStringToObject(failed, "id", a->id);
     cJSON_AddStringToObject(failed, "status", sim_agent_status_name(a->status));

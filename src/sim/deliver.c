@@ -1,13 +1,17 @@
-/* Requests from the simulator to dialerd: per call / per agent order, back-off, give-up after 60 s. */
+/* dialer-sim to dialerd: signed requests, in order per call and agent, retried, given up after 60 s. */
 #include "sim.h"
 
+#include "auth.h"
 #include "log.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SIM_BACKOFF_FIRST_MS 100
 #define SIM_BACKOFF_MAX_MS 5000
@@ -22,6 +26,7 @@ struct sim_msg {
     int64_t born_ms;              /* monotonic: when it was queued; the 60 s count from here */
     int64_t due_ms;               /* monotonic: not to be sent before */
     int tries;
+    int64_t signed_at;            /* Unix second the last try was signed at (0: none yet) */
     int last_status;
     char last_error[200];
 };
@@ -30,13 +35,31 @@ static void sim_outq_kick(struct sim_outq *q);
 
 /* The single exit towards dialerd: every header it needs is added here. */
 int sim_dialerd_request(struct sim *sim, const char *method, const char *url, const char *body,
-                        void (*cb)(const struct httpc_response *, void *), void *arg)
+                        int64_t *signed_at, void (*cb)(const struct httpc_response *, void *),
+                        void *arg)
 {
-    const char *headers[2] = { NULL, NULL };
+    const char *headers[4] = { NULL, NULL, NULL, NULL };
+    char ts_header[64], sig_header[32 + AUTH_SIG_VALUE_LEN], ts[24], sig[AUTH_SIG_VALUE_LEN];
+    int n = 0;
 
-    /* Request signing (DESIGN §5.2 HMAC) goes here once dialerd checks it. */
     if (sim->auth_header)
-        headers[0] = sim->auth_header;
+        headers[n++] = sim->auth_header;
+    if (sim->event_secret) {
+        int64_t now = (int64_t)time(NULL);
+
+        /* Same body and same second would be the same signature, which dialerd takes once. */
+        if (signed_at && now <= *signed_at)
+            now = *signed_at + 1;
+        if (signed_at)
+            *signed_at = now;
+        snprintf(ts, sizeof(ts), "%" PRId64, now);
+        auth_sign(sim->event_secret, strlen(sim->event_secret), ts, body, body ? strlen(body) : 0,
+                  sig);
+        snprintf(ts_header, sizeof(ts_header), AUTH_TS_HEADER ": %s", ts);
+        snprintf(sig_header, sizeof(sig_header), AUTH_SIG_HEADER ": %s", sig);
+        headers[n++] = ts_header;
+        headers[n++] = sig_header;
+    }
     return httpc_request(sim->http, method, url, body, headers, SIM_DELIVER_TIMEOUT_MS, cb, arg);
 }
 
@@ -187,7 +210,8 @@ static void sim_outq_kick(struct sim_outq *q)
     }
     m->tries++;
     q->in_flight = 1;
-    if (sim_dialerd_request(q->sim, m->method, m->url, m->body, sim_outq_on_done, q) < 0) {
+    if (sim_dialerd_request(q->sim, m->method, m->url, m->body, &m->signed_at, sim_outq_on_done,
+                            q) < 0) {
         /* libcurl could not even start: as good as a refused connection, try again later. */
         q->in_flight = 0;
         snprintf(m->last_error, sizeof(m->last_error), "request could not be started");

@@ -19,7 +19,10 @@
 
 #define SIM_MAX_BODY (1 << 20)
 
-static const char *const sim_mode_names[] = { "ok", "refuse", "error500", "timeout" };
+static const char *const sim_mode_names[SIM_N_MODES] = { "ok", "refuse", "error500", "timeout",
+                                                         "accept_timeout" };
+
+static void sim_sms_take(struct sim *sim, struct evhttp_request *req, int reply);
 
 const char *const sim_end_status_names[SIM_N_END_STATUS] = {
     "ok", "abandoned", "machine", "notAnswer", "userReject", "powerOff", "numberNotExist",
@@ -30,7 +33,7 @@ const char *const sim_end_status_names[SIM_N_END_STATUS] = {
 /* Mode name for logs and the control API. */
 const char *sim_mode_name(enum sim_mode m)
 {
-    return (unsigned)m < 4 ? sim_mode_names[m] : "?";
+    return (unsigned)m < SIM_N_MODES ? sim_mode_names[m] : "?";
 }
 
 /* Counts an ended call under its status (unknown names are a bug and are logged). */
@@ -121,6 +124,11 @@ static void sim_listener_on_request(struct evhttp_request *req, void *arg)
             sim->st.sms_rejected++;
         return;
     }
+    if (l->mode == SIM_MODE_ACCEPT_TIMEOUT && l == &sim->sms) {
+        /* The gateway took the message, the answer is lost: only the key can tell a resend. */
+        sim_sms_take(sim, req, 0);
+        return;
+    }
     l->handle(sim, req);
 }
 
@@ -189,10 +197,16 @@ void sim_listener_close(struct sim_listener *l)
 /* POST /sms: the SMS gateway sink of DESIGN §5.4. */
 void sim_sms_handle(struct sim *sim, struct evhttp_request *req)
 {
+    sim_sms_take(sim, req, 1);
+}
+
+/* Checks, records and (when `reply`) answers one SMS; a bad request is answered either way. */
+static void sim_sms_take(struct sim *sim, struct evhttp_request *req, int reply)
+{
     const char *path = sim_request_path(req), *key, *mid;
     const cJSON *to, *sender, *text;
     char *body, buf[64];
-    cJSON *root, *line, *reply;
+    cJSON *root, *line, *answer;
     int dup;
 
     if (strcmp(path, "/sms") != 0) {
@@ -250,12 +264,29 @@ void sim_sms_handle(struct sim *sim, struct evhttp_request *req)
             cJSON_AddNullToObject(line, "sender_id");
         cJSON_AddStringToObject(line, "text", text->valuestring);
         cJSON_AddBoolToObject(line, "duplicate", dup);
+        cJSON_AddBoolToObject(line, "answered", reply);
         sim_truth_write(sim, line);
-        reply = cJSON_CreateObject();
-        cJSON_AddStringToObject(reply, "message_id", mid);
-        sim_reply(req, 200, reply);
+        if (reply) {
+            answer = cJSON_CreateObject();
+            cJSON_AddStringToObject(answer, "message_id", mid);
+            sim_reply(req, 200, answer);
+        } else {
+            /* Held until the client gives up and hangs up; libevent frees it then. */
+            sim->st.sms_unanswered++;
+        }
     }
     cJSON_Delete(root);
+}
+
+/* Adds how long a timed mode has left (ms), or null when it lasts until changed. */
+static void sim_mode_left(cJSON *o, const char *key, const struct sim_listener *l)
+{
+    int64_t left = l->mode_until_ms - util_mono_ms();
+
+    if (l->mode_until_ms == 0)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, (double)(left > 0 ? left : 0));
 }
 
 /* Adds {"sent", "retried", "failed"}. */
@@ -305,9 +336,12 @@ cJSON *sim_stats_json(const struct sim *sim)
     cJSON_AddNumberToObject(sms, "received", (double)st->sms_received);
     cJSON_AddNumberToObject(sms, "duplicates", (double)st->sms_duplicates);
     cJSON_AddNumberToObject(sms, "rejected", (double)st->sms_rejected);
+    cJSON_AddNumberToObject(sms, "unanswered", (double)st->sms_unanswered);
     modes = cJSON_AddObjectToObject(o, "modes");
     cJSON_AddStringToObject(modes, "carrier", sim_mode_name(sim->carrier.mode));
     cJSON_AddStringToObject(modes, "sms", sim_mode_name(sim->sms.mode));
+    sim_mode_left(modes, "carrier_for_ms", &sim->carrier);
+    sim_mode_left(modes, "sms_for_ms", &sim->sms);
     cJSON_AddNumberToObject(modes, "error_rate", sim->error_rate);
     return o;
 }
@@ -317,10 +351,50 @@ static int sim_mode_parse(const cJSON *v)
 {
     if (!cJSON_IsString(v))
         return -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < SIM_N_MODES; i++)
         if (strcmp(v->valuestring, sim_mode_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* A timed mode's end: back to "ok", unless the mode was changed since (then its own end rules). */
+static void sim_mode_expire(evutil_socket_t fd, short what, void *arg)
+{
+    struct sim_listener *l = arg;
+    int64_t left = l->mode_until_ms - util_mono_ms();
+
+    (void)fd;
+    (void)what;
+    if (l->mode_until_ms == 0)
+        return;
+    if (left > 0) {
+        /* The loop's clock may fire a timer a millisecond before ours says it is due. */
+        struct timeval tv = { (time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000) };
+        event_base_once(l->sim->base, -1, EV_TIMEOUT, sim_mode_expire, l, &tv);
+        return;
+    }
+    l->mode_until_ms = 0;
+    log_info("sim.mode_expired", "listener=%s mode=%s action=\"back to ok\"", l->name,
+             sim_mode_name(l->mode));
+    if (l->mode != SIM_MODE_OK) {
+        l->mode = SIM_MODE_OK;
+        if (sim_listener_open(l) < 0)
+            log_error("sim.mode_expired", "listener=%s error=%s", l->name,
+                      log_q("cannot bind the listener again (port taken?)"));
+    }
+}
+
+/* Ends a mode after for_ms (> 0), through a one-shot timer libevent frees itself. */
+static void sim_mode_for(struct sim_listener *l, long for_ms)
+{
+    struct timeval tv = { for_ms / 1000, (for_ms % 1000) * 1000 };
+
+    if (for_ms <= 0) {
+        l->mode_until_ms = 0;
+        return;
+    }
+    l->mode_until_ms = util_mono_ms() + for_ms;
+    event_base_once(l->sim->base, -1, EV_TIMEOUT, sim_mode_expire, l, &tv);
 }
 
 /* Moves a listener into a mode: refuse closes it, every other mode needs it open. */
@@ -337,13 +411,17 @@ static int sim_listener_set_mode(struct sim_listener *l, enum sim_mode m)
     return sim_listener_open(l);
 }
 
-/* POST /control: {"carrier": mode, "sms": mode, "error_rate": 0..1}. */
+/*
+ * POST /control: {"carrier": mode, "sms": mode, "error_rate": 0..1, "carrier_for_ms": n,
+ * "sms_for_ms": n}; a *_for_ms puts the listener back to "ok" after n ms.
+ */
 static void sim_control_post(struct sim *sim, struct evhttp_request *req)
 {
     char *body = sim_request_body(req), text[96];
     cJSON *root = body ? cJSON_Parse(body) : NULL, *reply;
     const cJSON *v;
     int mc = -1, ms = -1;
+    long for_c = 0, for_s = 0;
     double rate = -1;
 
     free(body);
@@ -360,13 +438,30 @@ static void sim_control_post(struct sim *sim, struct evhttp_request *req)
             int m = sim_mode_parse(v);
             if (m < 0) {
                 sim_reply_error(req, 400, "%s = %s: accepted \"ok\", \"refuse\", \"error500\", "
-                                "\"timeout\"", v->string, text);
+                                "\"timeout\"%s", v->string, text,
+                                v->string[0] == 's' ? ", \"accept_timeout\"" : "");
+                goto out;
+            }
+            if (m == SIM_MODE_ACCEPT_TIMEOUT && v->string[0] == 'c') {
+                sim_reply_error(req, 400, "carrier = \"accept_timeout\": accepted for sms only; "
+                                "carrier modes: \"ok\", \"refuse\", \"error500\", \"timeout\"");
                 goto out;
             }
             if (v->string[0] == 'c')
                 mc = m;
             else
                 ms = m;
+        } else if (strcmp(v->string, "carrier_for_ms") == 0 || strcmp(v->string, "sms_for_ms") == 0) {
+            if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 86400000 ||
+                v->valuedouble != (double)(long)v->valuedouble) {
+                sim_reply_error(req, 400, "%s = %s: accepted a whole number of ms 1..86400000",
+                                v->string, text);
+                goto out;
+            }
+            if (v->string[0] == 'c')
+                for_c = (long)v->valuedouble;
+            else
+                for_s = (long)v->valuedouble;
         } else if (strcmp(v->string, "error_rate") == 0) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1) {
                 sim_reply_error(req, 400, "error_rate = %s: accepted 0..1", text);
@@ -374,9 +469,16 @@ static void sim_control_post(struct sim *sim, struct evhttp_request *req)
             }
             rate = v->valuedouble;
         } else {
-            sim_reply_error(req, 400, "%s: unknown key; accepted: carrier, sms, error_rate", v->string);
+            sim_reply_error(req, 400, "%s: unknown key; accepted: carrier, sms, error_rate, "
+                            "carrier_for_ms, sms_for_ms", v->string);
             goto out;
         }
+    }
+    if ((for_c && mc < 0) || (for_s && ms < 0)) {
+        sim_reply_error(req, 400, "%s: accepted only with a \"%s\" mode in the same request",
+                        for_c && mc < 0 ? "carrier_for_ms" : "sms_for_ms",
+                        for_c && mc < 0 ? "carrier" : "sms");
+        goto out;
     }
     if (ms >= 0 && sim->sms.handle == NULL) {
         sim_reply_error(req, 400, "sms: no SMS listener (start with --sms-listen)");
@@ -391,6 +493,10 @@ static void sim_control_post(struct sim *sim, struct evhttp_request *req)
         sim_reply_error(req, 500, "cannot bind the listener again (port taken?)");
         goto out;
     }
+    if (mc >= 0)
+        sim_mode_for(&sim->carrier, for_c);
+    if (ms >= 0)
+        sim_mode_for(&sim->sms, for_s);
     reply = cJSON_CreateObject();
     cJSON_AddStringToObject(reply, "carrier", sim_mode_name(sim->carrier.mode));
     cJSON_AddStringToObject(reply, "sms", sim_mode_name(sim->sms.mode));

@@ -26,6 +26,7 @@ struct sim_args {
     const char *carrier_listen, *sms_listen, *control_listen;
     const char *log_path;
     const char *token;
+    const char *event_secret;
     const char *seed;
     const char *time_scale;
     const char *log_level;
@@ -75,7 +76,8 @@ static void sim_usage(FILE *fp)
 {
     fputs("usage: dialer-sim -s SCENARIO.json --dialerd URL --carrier-listen HOST:PORT\n"
           "                  [--sms-listen HOST:PORT] [--control-listen HOST:PORT]\n"
-          "                  [--log TRUTH.jsonl] [--token TOKEN] [--seed N] [--time-scale X]\n"
+          "                  [--log TRUTH.jsonl] [--token TOKEN] [--event-secret SECRET]\n"
+          "                  [--seed N] [--time-scale X]\n"
           "                  [--log-level debug|info|warn|error]\n"
           "       dialer-sim -s SCENARIO.json --print-sql\n"
           "\n"
@@ -88,6 +90,8 @@ static void sim_usage(FILE *fp)
           "      --control-listen A   GET /healthz, GET /stats, POST /control\n"
           "      --log FILE           ground-truth JSON Lines, appended to\n"
           "      --token TOKEN        sends Authorization: Bearer TOKEN to dialerd\n"
+          "      --event-secret S     signs every request to dialerd with HMAC-SHA256 (one of\n"
+          "                           dialerd's event_secrets)\n"
           "      --seed N             overrides the scenario's seed\n"
           "      --time-scale X       overrides sim.time_scale (simulated seconds per real second)\n"
           "      --print-sql          prints idempotent SQL creating the skill group and agents, exits\n"
@@ -191,6 +195,7 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a)
         { "control-listen", required_argument, NULL, 'K' },
         { "log", required_argument, NULL, 'l' },
         { "token", required_argument, NULL, 't' },
+        { "event-secret", required_argument, NULL, 'E' },
         { "seed", required_argument, NULL, 'e' },
         { "time-scale", required_argument, NULL, 'x' },
         { "log-level", required_argument, NULL, 'L' },
@@ -211,6 +216,7 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a)
         case 'K': a->control_listen = optarg; break;
         case 'l': a->log_path = optarg; break;
         case 't': a->token = optarg; break;
+        case 'E': a->event_secret = optarg; break;
         case 'e': a->seed = optarg; break;
         case 'x': a->time_scale = optarg; break;
         case 'L': a->log_level = optarg; break;
@@ -233,6 +239,10 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a)
     }
     if (a->print_sql)
         return 0;
+    if ((a->token && a->token[0] == '\0') || (a->event_secret && a->event_secret[0] == '\0')) {
+        fprintf(stderr, "dialer-sim: --token and --event-secret need a non-empty value\n");
+        return 2;
+    }
     if (a->dialerd == NULL || (strncmp(a->dialerd, "http://", 7) != 0 &&
                                strncmp(a->dialerd, "https://", 8) != 0)) {
         fprintf(stderr, "dialer-sim: --dialerd %s: accepted an http:// or https:// base URL\n",
@@ -425,6 +435,7 @@ int main(int argc, char **argv)
         sim.auth_header = util_xcalloc(1, n);
         snprintf(sim.auth_header, n, "Authorization: Bearer %s", args.token);
     }
+    sim.event_secret = args.event_secret;
     sim.start_mono_ms = util_mono_ms();
     sim.start_wall_ms = util_wall_ms();
     sim.ctl_rng = sim.sc.seed ^ 0x243f6a8885a308d3ULL;

@@ -71,10 +71,15 @@ int sim_deliver_pending(const struct sim *sim);
 
 /*
  * The one way the simulator talks to dialerd (events and agent status): adds the
- * Authorization header and, later, the request signature. Same contract as httpc_request().
+ * Authorization header (--token) and signs the request (--event-secret, DESIGN §5.2:
+ * X-Dialer-Timestamp and X-Dialer-Signature). `signed_at` (may be NULL) is the Unix second a
+ * previous try of the same message was signed at, updated here: a retry is always signed with
+ * a later second, since dialerd refuses a signature it has already seen. Same contract as
+ * httpc_request() otherwise.
  */
 int sim_dialerd_request(struct sim *sim, const char *method, const char *url, const char *body,
-                        void (*cb)(const struct httpc_response *, void *), void *arg);
+                        int64_t *signed_at, void (*cb)(const struct httpc_response *, void *),
+                        void *arg);
 
 /* ---- ground truth (truth.c) ---- */
 
@@ -185,7 +190,9 @@ void sim_calls_cleanup(struct sim *sim);
 
 /* ---- listeners, SMS sink, control (http.c) ---- */
 
-enum sim_mode { SIM_MODE_OK, SIM_MODE_REFUSE, SIM_MODE_ERROR500, SIM_MODE_TIMEOUT };
+/* accept_timeout (SMS sink only): the message is taken and logged, the answer never comes. */
+enum sim_mode { SIM_MODE_OK, SIM_MODE_REFUSE, SIM_MODE_ERROR500, SIM_MODE_TIMEOUT,
+                SIM_MODE_ACCEPT_TIMEOUT, SIM_N_MODES };
 
 struct sim_listener {
     struct sim *sim;
@@ -194,6 +201,7 @@ struct sim_listener {
     int port;                     /* the bound port once open */
     struct evhttp *http;          /* NULL while closed ("refuse") */
     enum sim_mode mode;
+    int64_t mode_until_ms;        /* monotonic: back to "ok" then (control *_for_ms); 0 = never */
     void (*handle)(struct sim *sim, struct evhttp_request *req);
 };
 
@@ -231,6 +239,7 @@ struct sim_stats {
     long events_sent, events_retried, events_failed;
     long agent_sent, agent_retried, agent_failed;
     long sms_received, sms_duplicates, sms_rejected;
+    long sms_unanswered;            /* taken and logged in accept_timeout mode, never answered */
 };
 
 extern const char *const sim_end_status_names[SIM_N_END_STATUS];
@@ -243,6 +252,7 @@ struct sim {
     struct scenario sc;
     char *dialerd_url;            /* without a trailing slash */
     char *auth_header;            /* "Authorization: Bearer …" or NULL */
+    const char *event_secret;     /* --event-secret: signs every request to dialerd, or NULL */
     int truth_fd;                 /* -1: no ground-truth log */
     struct sim_listener carrier, sms, control;
     int64_t start_mono_ms;

@@ -83,6 +83,8 @@ stack_stop "$SIM_PID" dialer-sim "$STACK_DIR/sim.log"
 truth_load
 tap_is "$(q "SELECT count(*) FROM truth WHERE j->>'type' = 'duplicate_dial'")" 0 \
     "no attempt id reached the carrier twice as a new dial"
+tap_is "$(q "SELECT count(*) FROM truth WHERE j->>'type' IN ('event_failed', 'agent_update_failed')")" 0 \
+    "every signed event and every agent update (bearer token) got through: none given up"
 tap_is "$(q "SELECT count(*) FROM (SELECT j->>'attempt_id' FROM truth WHERE j->>'type' = 'dial'
                                    GROUP BY 1 HAVING count(*) > 1) x")" 0 "no attempt id was dialed twice"
 tap_is "$(q "SELECT count(*) FROM truth WHERE j->>'type' = 'call'")" "$(q "SELECT count(*) FROM dialer.attempts")" \

@@ -24,7 +24,8 @@ SELECT 1, '+4477000000' || g, 3, 1 FROM generate_series(1, 6) g;
 INSERT INTO dialer.attempts (callee_id, campaign_id, attempt_no, caller, skill_group_id, instance)
 SELECT id, 1, 1, '+442070000001', 1, 'e2e' FROM dialer.callees ORDER BY id;
 SQL
-post() { http POST "$base/v1/calls/events" "$1"; }
+# Every event is signed (DESIGN §5.2); tests/e2e/api_security.sh covers unsigned ones.
+post() { shttp POST "$base/v1/calls/events" "$1" "${2:-}"; }
 now=$(date +%s%3N)
 
 # --- a normal call, then every event again -------------------------------------------------------
@@ -92,16 +93,27 @@ tap_is "$(q "SELECT md5(string_agg(row_to_json(a)::text, '' ORDER BY id)) FROM d
     "the refused events changed no row"
 
 # --- agent status ------------------------------------------------------------------------------------
-r=$(http PUT "$base/v1/agents/ag-1/status" '{"status":"free","reason":""}')
+r=$(bhttp PUT "$base/v1/agents/ag-1/status" '{"status":"free","reason":""}')
 tap_like "$r" '^200 ' "PUT agent status free"
 tap_is "$(q "SELECT status FROM dialer.agents WHERE id = 'ag-1'")" "free" "stored in dialer.agents"
-r=$(http PUT "$base/v1/agents/ag-1/status" '{"status":"lunch"}')
+r=$(bhttp PUT "$base/v1/agents/ag-1/status" '{"status":"lunch"}')
 tap_like "$r" '^422 .*status: \\"lunch\\" is not an agent status; accepted: free, busy, arrange, notReady, rest, offline' "an unknown status lists the accepted ones"
-r=$(http PUT "$base/v1/agents/nobody/status" '{"status":"free"}')
+r=$(bhttp PUT "$base/v1/agents/nobody/status" '{"status":"free"}')
 tap_like "$r" '^404 .*agent \\"nobody\\" does not exist' "an unknown agent is 404"
-r=$(http PUT "$base/v1/agents/ag-1/status" '{}')
+r=$(bhttp PUT "$base/v1/agents/ag-1/status" '{}')
 tap_like "$r" '^422 .*status: required' "a missing status is refused"
 tap_is "$(q "SELECT status FROM dialer.agents WHERE id = 'ag-1'")" "free" "refused updates leave the agent as it was"
+# ag-1 was connected to attempt 1 at now + 3100: a report stamped before that is about an
+# earlier call, arrived late, and must not be applied; one stamped after it is.
+r=$(bhttp PUT "$base/v1/agents/ag-1/status" "{\"status\":\"arrange\",\"at\":$((now + 3000))}")
+tap_like "$r" '^200 .*not applied: the status \(at [0-9]+\) predates' "a status older than the agent's last connection is answered but not applied"
+tap_is "$(q "SELECT status FROM dialer.agents WHERE id = 'ag-1'")" "free" "and the agent keeps its status"
+r=$(bhttp PUT "$base/v1/agents/ag-1/status" "{\"status\":\"arrange\",\"at\":$((now + 4000))}")
+tap_like "$r" '^200 \{"status":0,"reason":"ok"' "a status newer than the connection is applied"
+tap_is "$(q "SELECT status FROM dialer.agents WHERE id = 'ag-1'")" "arrange" "and stored"
+r=$(bhttp PUT "$base/v1/agents/ag-1/status" '{"status":"free","at":"soon"}')
+tap_like "$r" '^422 .*at: \\"soon\\" is not a whole number' "a bad at is refused naming the field"
+bhttp PUT "$base/v1/agents/ag-1/status" '{"status":"free"}' >/dev/null
 
 # --- the database away: events are refused with 503 so the carrier retries --------------------------
 "$root/tests/lib/pgcluster.sh" stop "$STACK_DIR/pg"
@@ -110,7 +122,8 @@ r=$(post '{"attempt_id":6,"seq":2,"event":"ended","end_status":"busy"}')
 tap_like "$r" '^503 ' "with the database away an event gets 503 (the carrier retries it)"
 "$root/tests/lib/pgcluster.sh" restart "$STACK_DIR/pg"
 wait_until 15 bash -c "curl -s '$base/healthz' | grep -q '\"database\":\"up\"'"
-r=$(post '{"attempt_id":6,"seq":2,"event":"ended","end_status":"busy"}')
+# A retry is signed again with a new timestamp: the daemon takes a signature only once.
+r=$(post '{"attempt_id":6,"seq":2,"event":"ended","end_status":"busy"}' "$(( $(date +%s) + 1 ))")
 tap_like "$r" '^200 ' "the retried event is taken once the database is back"
 tap_is "$(q "SELECT state FROM dialer.callees WHERE id = 6")" "4" "and applied"
 

@@ -9,6 +9,12 @@ read -r DIALERD_PORT STACK_SIM_PORTS_A STACK_SIM_PORTS_B STACK_SIM_PORTS_C <<<"$
 STACK_SIM_PORTS="$STACK_SIM_PORTS_A $STACK_SIM_PORTS_B $STACK_SIM_PORTS_C"
 
 STACK_PIDS=()
+# Credentials of the stack: dialerd accepts them, dialer-sim and the bhttp / shttp helpers
+# send them. STACK_AUTH=0 leaves dialerd's api_tokens / event_secrets to the caller (a config
+# file, say, to test a reload).
+API_TOKEN=${API_TOKEN:-e2e-token-$RANDOM$RANDOM}
+EVENT_SECRET=${EVENT_SECRET:-e2e-secret-$RANDOM$RANDOM}
+STACK_AUTH=${STACK_AUTH:-1}
 
 # stack_begin NAME: a work directory for this test, cleaned up (with every process) on exit.
 stack_begin() {
@@ -33,7 +39,8 @@ stack_sim() {
     "$root/$BUILD/dialer-sim" -s "$scenario" --print-sql | psql -Xq >/dev/null || return 1
     "$root/$BUILD/dialer-sim" -s "$scenario" --dialerd "http://127.0.0.1:$DIALERD_PORT" \
         --carrier-listen "127.0.0.1:$cport" --sms-listen "127.0.0.1:$sport" \
-        --control-listen "127.0.0.1:$ctlport" --log "$SIM_LOG" "$@" >"$STACK_DIR/sim.log" 2>&1 &
+        --control-listen "127.0.0.1:$ctlport" --log "$SIM_LOG" --token "$API_TOKEN" \
+        --event-secret "$EVENT_SECRET" "$@" >"$STACK_DIR/sim.log" 2>&1 &
     SIM_PID=$!
     STACK_PIDS+=("$SIM_PID")
     SIM_CARRIER="http://127.0.0.1:$cport"; SIM_SMS="http://127.0.0.1:$sport"
@@ -41,9 +48,13 @@ stack_sim() {
     wait_until 20 curl -sf "$SIM_CONTROL/healthz" || { tail -5 "$STACK_DIR/sim.log" >&2; return 1; }
 }
 
-# stack_dialerd [--set k=v…]: dialerd pointed at the simulator; waits for /healthz.
+# stack_dialerd [--set k=v…]: dialerd pointed at the simulator; waits for /healthz. The
+# credentials go through the environment, so that they do not show in the process list.
 stack_dialerd() {
-    "$DIALERD" --set listen="127.0.0.1:$DIALERD_PORT" --set database_url="$DIALER_DATABASE_URL" \
+    local auth=()
+    [ "$STACK_AUTH" = 1 ] && auth=(DIALER_API_TOKENS="$API_TOKEN" DIALER_EVENT_SECRETS="$EVENT_SECRET")
+    env "${auth[@]}" "$DIALERD" --set listen="127.0.0.1:$DIALERD_PORT" \
+        --set database_url="$DIALER_DATABASE_URL" \
         --set carrier_url="${SIM_CARRIER:-http://127.0.0.1:1}" --set instance_name=e2e "$@" \
         >>"$STACK_DIR/dialerd.log" 2>&1 &
     DIALERD_PID=$!

@@ -39,6 +39,51 @@ http() {
     printf '%s %s\n' "${code:-000}" "$(printf '%s' "$out" | sed '$d' | tr -d '\n')"
 }
 
+# Credentials for the authenticated helpers below (tests/lib/stack.sh gives the daemon the same).
+API_TOKEN=${API_TOKEN:-}
+EVENT_SECRET=${EVENT_SECRET:-}
+
+# bhttp METHOD URL [BODY]: like http, with Authorization: Bearer $API_TOKEN (control routes).
+bhttp() {
+    local out code
+    out=$(curl -s -m 20 -X "$1" -H "Authorization: Bearer $API_TOKEN" \
+        ${3:+-H 'Content-Type: application/json' --data-binary "$3"} \
+        -w '\n%{http_code}' "$2" 2>/dev/null) || true
+    code=$(printf '%s' "$out" | tail -n1)
+    printf '%s %s\n' "${code:-000}" "$(printf '%s' "$out" | sed '$d' | tr -d '\n')"
+}
+
+# sign_file SECRET TS FILE: the X-Dialer-Signature value for a body signed at TS (DESIGN §5.2:
+# sha256=<hex HMAC-SHA256(secret, timestamp text + body)>), computed by openssl, independently
+# of the daemon's own SHA-256.
+sign_file() {
+    { printf '%s' "$2"; cat "$3"; } | openssl dgst -sha256 -hmac "$1" -r | sed 's/ .*//; s/^/sha256=/'
+}
+
+# shttp_file METHOD URL FILE [TS [SECRET [SIGNATURE]]]: POST/PUT a body file signed with
+# $EVENT_SECRET at TS (default: now); prints "<http status> <body>". A SIGNATURE replaces the
+# computed one (to send a wrong one). Large bodies go through a file: argv cannot hold them.
+shttp_file() {
+    local ts=${4:-$(date +%s)} secret=${5:-$EVENT_SECRET} sig out code
+    sig=${6:-$(sign_file "$secret" "$ts" "$3")}
+    out=$(curl -s -m 60 -X "$1" -H 'Content-Type: application/json' -H 'Expect:' \
+        -H "X-Dialer-Timestamp: $ts" -H "X-Dialer-Signature: $sig" --data-binary @"$3" \
+        -w '\n%{http_code}' "$2" 2>/dev/null) || true
+    code=$(printf '%s' "$out" | tail -n1)
+    printf '%s %s\n' "${code:-000}" "$(printf '%s' "$out" | sed '$d' | tr -d '\n')"
+}
+
+# shttp METHOD URL BODY [TS [SECRET [SIGNATURE]]]: shttp_file with the body given inline. The
+# daemon takes a signature once: sending the same body twice within a second needs a TS.
+shttp() {
+    local f rc
+    f=$(mktemp "${TEST_WORK:-/tmp}/body.XXXXXX")
+    printf '%s' "$3" >"$f"
+    shttp_file "$1" "$2" "$f" "${4:-}" "${5:-}" "${6:-}"; rc=$?
+    rm -f "$f"
+    return $rc
+}
+
 # free_ports N: N distinct loopback TCP ports that nothing listens on, on one line. Ports are
 # picked before anything binds them, so take every port a test needs in one call.
 free_ports() {

@@ -154,6 +154,33 @@ static void test_check_and_reload(void)
     config_free(b);
 }
 
+/* The SMS dispatcher's keys: defaults, and the checks between them. */
+static void test_sms_keys(void)
+{
+    struct config *c = config_new();
+    char err[1024] = "";
+    struct config_origin o = { "test", 0 };
+
+    is_str(c->sms_url, "", "sms_url defaults to empty (no dispatcher)");
+    is_int(c->sms_timeout_ms, 5000, "sms_timeout_ms defaults to 5000");
+    is_int(c->sms_max_tries, 12, "sms_max_tries defaults to 12");
+    is_int(c->sms_lease_ms, 60000, "sms_lease_ms defaults to 60000");
+    config_set(c, "sms_url", "ftp://gw/sms", &o, err, sizeof(err));
+    config_set(c, "sms_backoff_min_ms", "5000", &o, err, sizeof(err));
+    config_set(c, "sms_backoff_max_ms", "1000", &o, err, sizeof(err));
+    config_set(c, "sms_timeout_ms", "9000", &o, err, sizeof(err));
+    config_set(c, "sms_lease_ms", "9500", &o, err, sizeof(err));
+    is_int(config_check(c, err, sizeof(err)), 3, "three SMS key problems found");
+    has_str(err, "sms_backoff_min_ms = 5000 is above sms_backoff_max_ms = 1000", "back-off range named");
+    has_str(err, "sms_lease_ms = 9500 is too short for sms_timeout_ms = 9000; accepted: at least "
+            "sms_timeout_ms + 1000 (10000)", "a lease shorter than a request refused, with the minimum");
+    has_str(err, "sms_url = \"ftp://gw/sms\" is not an HTTP URL; accepted: http://", "a non-HTTP URL refused");
+    err[0] = '\0';
+    is_int(config_set(c, "sms_max_tries", "0", &o, err, sizeof(err)), -1, "sms_max_tries 0 refused");
+    has_str(err, "sms_max_tries = 0 is out of range; accepted: 1..1000", "range given");
+    config_free(c);
+}
+
 /* A missing file is one clear error. */
 static void test_missing_file(void)
 {
@@ -175,6 +202,7 @@ int main(void)
     test_hostport();
     test_env();
     test_check_and_reload();
+    test_sms_keys();
     test_missing_file();
     return tap_done();
 }

@@ -1,4 +1,4 @@
-/* Unit tests for the shared helpers: clocks move forward, the generator stays in [0, 1). */
+/* Unit tests for the shared helpers: clocks move forward, the generator stays in [0, 1), UTF-8. */
 #include "util.h"
 #include "tap.h"
 
@@ -33,10 +33,32 @@ static void test_clocks(void)
     ok(util_wall_ms() > 1577836800000LL, "wall clock is after 2020");
 }
 
+/* UTF-8 validation: what PostgreSQL would refuse is refused here first. */
+static void test_utf8(void)
+{
+    static const struct { const char *s; int valid; const char *desc; } cases[] = {
+        { "", 1, "empty" },
+        { "plain ASCII '); --", 1, "ASCII" },
+        { "Zhang San \xe5\xbc\xa0\xe4\xb8\x89", 1, "three-byte sequences" },
+        { "\xf0\x9f\x93\x9e", 1, "a four-byte sequence (U+1F4DE)" },
+        { "\xc3\x28", 0, "a bad continuation byte" },
+        { "\xff\xfe", 0, "bytes never used in UTF-8" },
+        { "\xc0\xaf", 0, "an overlong '/'" },
+        { "\xe0\x80\xaf", 0, "an overlong three-byte form" },
+        { "\xed\xa0\x80", 0, "a UTF-16 surrogate" },
+        { "\xf4\x90\x80\x80", 0, "above U+10FFFF" },
+        { "abc\xe5\xbc", 0, "a sequence cut short at the end" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        is_int(util_utf8_valid(cases[i].s, strlen(cases[i].s)), cases[i].valid, cases[i].desc);
+}
+
 /* Runs every group. */
 int main(void)
 {
     test_rand();
     test_clocks();
+    test_utf8();
     return tap_done();
 }
