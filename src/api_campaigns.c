@@ -136,8 +136,8 @@ static void api_campaign_got(const struct db_result *res, void *arg)
     api_job_reply_json(job, 200, "ok", db_result_value(res, 0, 0));
 }
 
-/* GET /v1/campaigns/{id}: every column plus progress from dialer.campaign_progress. */
-void api_campaign_get(struct api_call *call)
+/* Runs a statement whose one parameter is the route's campaign id, answered by `done`. */
+static void api_campaign_by_id(struct api_call *call, enum store_stmt stmt, db_cb done)
 {
     int64_t id;
     char idt[24];
@@ -146,7 +146,13 @@ void api_campaign_get(struct api_call *call)
     if (api_path_campaign_id(call, &id) != 0)
         return;
     p[0] = api_campaign_idtext(idt, sizeof(idt), id);
-    api_job_exec(api_job_new(call, id), STORE_CAMPAIGN_GET, p, 1, api_campaign_got);
+    api_job_exec(api_job_new(call, id), stmt, p, 1, done);
+}
+
+/* GET /v1/campaigns/{id}: every column plus progress from dialer.campaign_progress. */
+void api_campaign_get(struct api_call *call)
+{
+    api_campaign_by_id(call, STORE_CAMPAIGN_GET, api_campaign_got);
 }
 
 /* campaign_patch result: the status it had, and the row when the update happened. */
@@ -257,14 +263,7 @@ static void api_campaign_deleted(const struct db_result *res, void *arg)
 /* DELETE /v1/campaigns/{id}: refused while it runs (-44) or has calls in flight. */
 void api_campaign_delete(struct api_call *call)
 {
-    int64_t id;
-    char idt[24];
-    const char *p[1];
-
-    if (api_path_campaign_id(call, &id) != 0)
-        return;
-    p[0] = api_campaign_idtext(idt, sizeof(idt), id);
-    api_job_exec(api_job_new(call, id), STORE_CAMPAIGN_DELETE, p, 1, api_campaign_deleted);
+    api_campaign_by_id(call, STORE_CAMPAIGN_DELETE, api_campaign_deleted);
 }
 
 /* pause / resume / abort result: the new status. */
@@ -289,33 +288,20 @@ static void api_campaign_controlled(const struct db_result *res, void *arg)
     api_job_reply(job, 200, API_OK, reason, d);
 }
 
-/* Runs one control function on the route's campaign. */
-static void api_campaign_control(struct api_call *call, enum store_stmt stmt)
-{
-    int64_t id;
-    char idt[24];
-    const char *p[1];
-
-    if (api_path_campaign_id(call, &id) != 0)
-        return;
-    p[0] = api_campaign_idtext(idt, sizeof(idt), id);
-    api_job_exec(api_job_new(call, id), stmt, p, 1, api_campaign_controlled);
-}
-
 /* POST /v1/campaigns/{id}/pause: dialer.campaign_pause; -38 unless running. */
 void api_campaign_pause(struct api_call *call)
 {
-    api_campaign_control(call, STORE_CAMPAIGN_PAUSE);
+    api_campaign_by_id(call, STORE_CAMPAIGN_PAUSE, api_campaign_controlled);
 }
 
 /* POST /v1/campaigns/{id}/resume: dialer.campaign_resume; -39 unless paused. */
 void api_campaign_resume(struct api_call *call)
 {
-    api_campaign_control(call, STORE_CAMPAIGN_RESUME);
+    api_campaign_by_id(call, STORE_CAMPAIGN_RESUME, api_campaign_controlled);
 }
 
 /* POST /v1/campaigns/{id}/abort: dialer.campaign_abort; -54 once ended. */
 void api_campaign_abort(struct api_call *call)
 {
-    api_campaign_control(call, STORE_CAMPAIGN_ABORT);
+    api_campaign_by_id(call, STORE_CAMPAIGN_ABORT, api_campaign_controlled);
 }
