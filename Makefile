@@ -136,6 +136,10 @@ $(BUILD)/gen/status_html.c: web/status.html
 # Objects of test programs are kept between runs.
 .SECONDARY:
 
+# Fuzz targets (make fuzz), the throughput benchmark (make bench-throughput) and the
+# valgrind run (make test-valgrind) keep their rules next to their sources.
+-include tests/fuzz/fuzz.mk tests/perf/throughput.mk tests/valgrind/valgrind.mk
+
 # `make test` first makes sure the packages exist, then re-enters make so that the
 # pkg-config / pg_config results above are read after any installation.
 test: deps-test

@@ -44,6 +44,10 @@ if [ "$test_deps" = 1 ]; then
     need systemd have systemd-analyze
     # The unit's ExecReload=/bin/kill, which systemd-analyze verify checks for.
     need procps test -x /bin/kill
+    # tests/fuzz: libFuzzer targets (clang's compiler-rt); tests/valgrind: memcheck.
+    need clang have clang
+    need libclang-rt-14-dev test -n "$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null | head -1)"
+    need valgrind have valgrind
 fi
 
 # promtool (tests/e2e/metrics.sh) ships only in Debian's `prometheus` package, whose installation

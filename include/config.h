@@ -37,6 +37,8 @@ struct config {
     int acd_grace_ms;            /* the ACD's abandon grace, as the pacer plans with it */
     int reconcile_grace_s;       /* unanswered calls past ring timeout + this are lost */
     int max_call_s;              /* answered calls older than this are lost */
+    int lease_ms;                /* a pool lease not renewed for this long is free */
+    int lease_renew_ms;          /* renewal period of this instance's leases */
     int claim_batch_max;         /* most callees claimed by one statement */
     int import_max_items;        /* most callees one REST import request carries */
     char *sms_url;               /* SMS gateway POST URL (DESIGN §5.4); "" = no dispatcher */

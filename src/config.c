@@ -87,6 +87,11 @@ static const struct cfg_key cfg_keys[] = {
       "an unanswered call older than its ring timeout plus this is ended as unknown" },
     { "max_call_s", CFG_INT, F(max_call_s), "7200", 60, 86400, 0, 0,
       "an answered call with no end after this long is ended as unknown" },
+    { "lease_ms", CFG_INT, F(lease_ms), "10000", 2000, 600000, 0, 0,
+      "how long a pool lease (a skill group's agents, an agentless campaign) lasts unrenewed; "
+      "another instance takes a dead instance's pools over this long after its last renewal" },
+    { "lease_renew_ms", CFG_INT, F(lease_renew_ms), "2000", 200, 200000, 0, 0,
+      "how often this instance renews its leases and bids for free ones; at most lease_ms / 3" },
     { "claim_batch_max", CFG_INT, F(claim_batch_max), "200", 1, 1000, 0, 0,
       "most callees one claim statement takes" },
     { "import_max_items", CFG_INT, F(import_max_items), "10000", 1, 100000, 1, 0,
@@ -507,6 +512,12 @@ int config_check(const struct config *c, char *err, size_t errlen)
         cfg_err(err, errlen, "sms_backoff_min_ms = %d is above sms_backoff_max_ms = %d; "
                 "the first back-off must not exceed the ceiling",
                 c->sms_backoff_min_ms, c->sms_backoff_max_ms);
+        errors++;
+    }
+    /* Three renewals per lease: one late or lost round trip must not cost the pools. */
+    if (c->lease_renew_ms * 3 > c->lease_ms) {
+        cfg_err(err, errlen, "lease_renew_ms = %d is too long for lease_ms = %d; accepted: at most "
+                "lease_ms / 3 (%d)", c->lease_renew_ms, c->lease_ms, c->lease_ms / 3);
         errors++;
     }
     /* A lease that ends while the send may still be waiting for its answer would let a second

@@ -60,6 +60,13 @@ for t in tests/e2e/*.sh; do
     run_suite "e2e/$(basename "$t" .sh)" bash "$t"
 done
 
+# Fault injection (crashes, PostgreSQL restarts, carrier errors, instance failover) and the
+# short fuzz runs, memcheck of the unit tests and one daemon run: each prints TAP like above.
+for t in tests/faults/*.sh tests/fuzz/run.sh tests/valgrind/run.sh; do
+    [ -f "$t" ] || continue
+    run_suite "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" bash "$t"
+done
+
 [ ${#failed_names[@]} -gt 0 ] && echo "failing suites: ${failed_names[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
