@@ -70,6 +70,14 @@ grant select, insert, update on dialer.campaign_counters, dialer.attempt_hourly,
 grant delete on dialer.attempt_hourly to :"app_role";
 \endif
 
+-- Pool leases of 0007_leases: several instances on one database. Each renewal writes the
+-- instance's heartbeat and its leases; a clean stop deletes both.
+select to_regclass('dialer.leases') is not null as has_leases \gset
+\if :has_leases
+grant select, insert, update, delete on dialer.leases, dialer.instances to :"app_role";
+grant select on dialer.lease_status to :"app_role";
+\endif
+
 -- Dashboards --------------------------------------------------------------------------------
 grant usage on schema dialer to :"readonly_role";
 grant select on all tables in schema dialer to :"readonly_role";

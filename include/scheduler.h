@@ -23,6 +23,8 @@ struct sched_options {
     int reconcile_grace_s;         /* unanswered calls older than ring timeout + this are lost */
     int max_call_s;                /* answered calls older than this are lost */
     int claim_batch_max;           /* most callees claimed by one statement */
+    int lease_ms;                  /* pool lease time (dialer.leases) */
+    int lease_renew_ms;            /* renewal period, at most lease_ms / 3 */
     /* Called when a committed write queued SMS due in `in_ms` (the SMS dispatcher's wake-up);
      * NULL = nobody to tell. */
     void (*sms_wake)(void *arg, int64_t in_ms);
@@ -39,9 +41,10 @@ void sched_cleanup(struct sched *s);
 void sched_on_db_event(struct sched *s, enum db_event ev);
 void sched_on_notify(struct sched *s, const char *channel, const char *payload);
 
-/* Drain: place no new calls from now on. */
+/* Drain: place no new calls from now on; once the calls have ended the pool leases and the
+ * instance row are deleted, so that another instance takes the pools over at once. */
 void sched_stop_dialing(struct sched *s);
-/* Calls placed and not yet ended, plus dials and writes in progress. */
+/* Calls placed and not yet ended, plus dials, writes and the lease release in progress. */
 int sched_busy(const struct sched *s);
 
 /*
@@ -96,6 +99,7 @@ struct sched_pool_stats {
                                       campaigns no longer loaded */
     int64_t skill_group_id;        /* 0 for agentless and "none" */
     int active;                    /* has a running campaign */
+    int leased;                    /* this instance holds its lease: 1 dialing, 2 handing it over */
     int calls_in_flight;           /* placed and not yet ended */
     int agents[SCHED_AGENT_STATUSES]; /* agents counted in this pool, by status */
 };

@@ -29,6 +29,11 @@ enum store_stmt {
     STORE_DNC_SWEEP_CAMPAIGN,   /* waiting callees of a campaign on dialer.dnc -> unanswered */
     STORE_DNC_SWEEP_NUMBER,     /* waiting callees with this number, once it is on dialer.dnc */
     STORE_ABANDON_WINDOW,       /* a campaign's live answers and abandons in the last $2 s */
+    /* Pool leases (sql/0007_leases.sql): several instances on one database. */
+    STORE_LEASE_RENEW,          /* $1 instance $2 pools wanted text[] $3 lease ms $4 pools let go
+                                   text[] $5 pid $6 host -> one row per lease held (pool, NULL when
+                                   none), fair share, live instances */
+    STORE_LEASE_DROP,           /* $1 instance: every lease and the instance row (clean stop) */
     /* REST resource routes (src/api_campaigns.c, api_callees.c, api_agents.c): each answers in
        one round trip; lists and single campaigns come back as JSON text built by PostgreSQL. */
     STORE_CAMPAIGN_CREATE,      /* $1 jsonb of every writable column -> id, campaign JSON */
@@ -65,6 +70,15 @@ int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
                 const char *const *callers, int64_t skill_group_id, const char *instance,
                 const char *campaign_tz, const char *const *open_zones, int n_open,
                 db_cb cb, void *arg);
+
+/*
+ * Lease renewal (STORE_LEASE_RENEW): holds or bids for the `n` pools in `wanted` and lets the
+ * `n_go` pools in `let_go` go. Strings are copied before it returns; -1 if the statement could
+ * not be sent (the callback is then never called).
+ */
+int store_lease_renew(struct db *db, const char *instance, const char *const *wanted, int n,
+                      const char *const *let_go, int n_go, int lease_ms, long pid,
+                      const char *host, db_cb cb, void *arg);
 
 /* Runs a statement whose only parameter is a text array (zone names). */
 int store_by_array(struct db *db, enum store_stmt stmt, const char *const *items, int n,

@@ -133,6 +133,14 @@ static void api_collect_pools(struct metrics_out *o, const struct sched *sched)
         const char *l[] = { "pool", ps[i].pool, NULL };
         metrics_sample(o, "dialerd_calls_in_flight", l, ps[i].calls_in_flight);
     }
+    metrics_family(o, "dialerd_pool_lease", METRIC_GAUGE,
+                   "Whether this instance holds the pool's lease (dialer.leases): 1 dialing for "
+                   "it, 2 handing it over to another instance, 0 not held.");
+    for (int i = 0; i < n; i++) {
+        const char *l[] = { "pool", ps[i].pool, NULL };
+        if (strcmp(ps[i].pool, "none") != 0)
+            metrics_sample(o, "dialerd_pool_lease", l, ps[i].leased);
+    }
     metrics_family(o, "dialerd_agents", METRIC_GAUGE,
                    "Agents by status, per pool they are counted in (an agent in several skill "
                    "groups counts in its best-priority pool with a running campaign; none: in no "

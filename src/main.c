@@ -375,6 +375,8 @@ int main(int argc, char **argv)
         so.reconcile_grace_s = d.cfg->reconcile_grace_s;
         so.max_call_s = d.cfg->max_call_s;
         so.claim_batch_max = d.cfg->claim_batch_max;
+        so.lease_ms = d.cfg->lease_ms;
+        so.lease_renew_ms = d.cfg->lease_renew_ms;
         so.sms_wake = main_on_sms_queued;
         so.sms_wake_arg = &d;
         d.sched = sched_setup(d.base, d.db, &so);

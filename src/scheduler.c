@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * The database is the record; memory holds what pacing needs right now: campaigns that are
@@ -135,6 +136,10 @@ struct pool {
     unsigned alloc_cursor;
     int active;                    /* has a running campaign */
     struct campaign *top;          /* its highest-priority running campaign: sets the pacing */
+    double lease_until;            /* mono s: this instance may claim for it until then */
+    unsigned lease_mark;           /* sched.lease_gen of the renewal that last confirmed it */
+    int handover;                  /* above the fair share: no new calls, lease let go once the
+                                      calls placed are answered or over */
 };
 
 /* A zone's local second of the day as PostgreSQL said it, and when (mono s). */
@@ -148,6 +153,7 @@ struct sched {
     struct db *db;
     struct carrier *carrier;
     char *instance, *carrier_url, *callback_url;
+    char host[256];                /* this machine's name, in dialer.instances */
     struct sched_options o;
     struct hmap *campaigns;        /* id text -> campaign */
     struct hmap *agents;           /* id -> agent */
@@ -163,6 +169,11 @@ struct sched {
     int reload_campaigns, reload_agents, reload_lines;
     double next_reload, next_reconcile;
     double carrier_hold_until;     /* no new dials before this (mono s): carrier back-pressure */
+    double next_lease, lease_sent; /* mono s: next renewal; when the last one was sent */
+    unsigned lease_gen;            /* renewals answered */
+    int leasing;                   /* a renewal statement is out */
+    int leases_held;               /* pools the last renewal confirmed */
+    int leases_dropped;            /* stopping: leases and instance row deleted (or given up) */
     double carrier_backoff;        /* seconds, doubles while the carrier keeps refusing */
     int stopping;
     int writes;                    /* statements out that the drain must wait for */
@@ -1079,7 +1090,7 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
     size_t pos = 0;
     struct campaign *c;
 
-    if (p->pacer == NULL || p->claiming || !p->active)
+    if (p->pacer == NULL || p->claiming || !p->active || now >= p->lease_until || p->handover)
         return;
     pool_view(s, p, now, &v, busy, wrap, 8192, ringing, 8192);
     want = pacer_decide(p->pacer, &v);
@@ -1342,6 +1353,179 @@ static int campaign_open_zones(struct sched *s, struct campaign *c, double now, 
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Pool leases                                                                                  */
+
+/*
+ * Several instances share one database (sql/0007_leases.sql): an instance claims callees for a
+ * pool only while it holds the pool's lease. Its own deadline is counted from when the renewal
+ * was sent, which is no later than the database's now() that set expires_at, so this instance
+ * stops before another can take over; the claim statement checks the lease again on the
+ * database's clock.
+ */
+
+/* How much sooner than the database this instance treats a lease as over (s). */
+#define LEASE_MARGIN_S 0.5
+
+/* What a renewal carries back to its callback. */
+struct lease_ctx {
+    struct sched *s;
+    double sent;                   /* mono s */
+    int n_go;
+    char go[64][32];               /* pools let go by this renewal */
+};
+
+/* Pre-connect calls of a pool: what must be over before its lease can be handed over. */
+static int pool_open_calls(const struct pool *p)
+{
+    int n = 0;
+
+    for (const struct call *c = p->calls; c; c = c->next)
+        if (c->state == CALL_DIALING || c->state == CALL_RINGING || c->state == CALL_ANSWERED)
+            n++;
+    return n;
+}
+
+/* Renewal result: which pools this instance holds now; above the fair share, hand one over. */
+static void leases_renewed(const struct db_result *r, void *arg)
+{
+    struct lease_ctx *cx = arg;
+    struct sched *s = cx->s;
+    double now = sched_now(), until = cx->sent + s->o.lease_ms / 1000.0 - LEASE_MARGIN_S;
+    int rows, share = 0, live = 0, held = 0, handing = 0;
+    size_t pos = 0;
+    struct pool *p, *pick = NULL;
+
+    s->leasing = 0;
+    if (!db_result_ok(r)) {
+        /* The leases held run out on their own deadline; the next renewal tries again. */
+        log_warn("lease.renew_failed", "error=%s", log_q(db_result_error(r)));
+        free(cx);
+        return;
+    }
+    s->lease_gen++;
+    rows = db_result_rows(r);
+    for (int i = 0; i < rows; i++) {
+        const char *key = db_result_value(r, i, 0);
+        share = (int)db_result_int(r, i, 1, 0);
+        live = (int)db_result_int(r, i, 2, 1);
+        if (key == NULL || (p = hmap_get(s->pools, key)) == NULL)
+            continue;
+        if (p->lease_until <= now)
+            log_info("lease.acquired", "pool=%s instance=%s", p->key, s->instance);
+        p->lease_until = until;
+        p->lease_mark = s->lease_gen;
+    }
+    for (int i = 0; i < cx->n_go; i++) {
+        if ((p = hmap_get(s->pools, cx->go[i])) == NULL)
+            continue;
+        log_info("lease.handed_over", "pool=%s instance=%s", p->key, s->instance);
+        p->handover = 0;
+        p->lease_until = 0;
+        p->lease_mark = s->lease_gen;
+    }
+    while ((p = hmap_next(s->pools, &pos, NULL)) != NULL) {
+        if (p->lease_mark != s->lease_gen && p->lease_until > 0) {
+            if (p->active || p->n_calls > 0)
+                log_warn("lease.lost", "pool=%s instance=%s reason=\"another instance holds it: "
+                         "this one was not renewing in time\"", p->key, s->instance);
+            p->lease_until = 0;
+            p->handover = 0;
+        }
+        if (p->lease_until > now) {
+            held++;
+            handing += p->handover;
+            if (!p->handover && (pick == NULL || p->n_calls < pick->n_calls))
+                pick = p;
+        }
+    }
+    s->leases_held = held;
+    /* One pool at a time, and only while another instance is alive to take it. */
+    if (held > share && live > 1 && handing == 0 && pick && !s->stopping) {
+        pick->handover = 1;
+        log_info("lease.handover", "pool=%s instance=%s held=%d fair_share=%d live_instances=%d",
+                 pick->key, s->instance, held, share, live);
+    }
+    free(cx);
+}
+
+/* Sends a renewal: every pool with a running campaign or calls in flight is wanted. */
+static void leases_renew(struct sched *s, double now)
+{
+    struct lease_ctx *cx = util_xcalloc(1, sizeof(*cx));
+    const char **wanted = util_xcalloc(hmap_len(s->pools) + 1, sizeof(*wanted));
+    const char *go[64];
+    size_t pos = 0;
+    struct pool *p;
+    int n = 0;
+
+    cx->s = s;
+    cx->sent = now;
+    while ((p = hmap_next(s->pools, &pos, NULL)) != NULL) {
+        if (!p->active && p->n_calls == 0)
+            continue;
+        wanted[n++] = p->key;
+        if (p->handover && pool_open_calls(p) == 0 && cx->n_go < 64) {
+            snprintf(cx->go[cx->n_go], sizeof(cx->go[0]), "%s", p->key);
+            go[cx->n_go] = cx->go[cx->n_go];
+            cx->n_go++;
+        }
+    }
+    if (store_lease_renew(s->db, s->instance, wanted, n, go, cx->n_go, s->o.lease_ms,
+                          (long)getpid(), s->host, leases_renewed, cx) == 0) {
+        s->leasing = 1;
+        s->lease_sent = now;
+        s->next_lease = now + s->o.lease_renew_ms / 1000.0;
+    } else {
+        free(cx);
+    }
+    free(wanted);
+}
+
+/* Renews when due, or sooner when a pool with a running campaign has no lease yet. */
+static void leases_tick(struct sched *s, double now)
+{
+    size_t pos = 0;
+    struct pool *p;
+    int due = now >= s->next_lease;
+
+    if (s->leasing || s->leases_dropped)
+        return;
+    while (!due && (p = hmap_next(s->pools, &pos, NULL)) != NULL)
+        if (p->active && p->lease_until <= now && now >= s->lease_sent + 0.25)
+            due = 1;
+    if (due)
+        leases_renew(s, now);
+}
+
+/* lease_drop result: the stop is complete. */
+static void leases_dropped(const struct db_result *r, void *arg)
+{
+    struct sched *s = arg;
+
+    s->writes--;
+    if (db_result_ok(r))
+        log_info("lease.released", "instance=%s leases=%lld", s->instance,
+                 db_result_rows(r) > 0 ? db_result_int(r, 0, 0, 0) : 0LL);
+    else
+        log_warn("lease.release_failed", "instance=%s error=%s action=\"the leases expire by "
+                 "themselves\"", s->instance, log_q(db_result_error(r)));
+}
+
+/* Stopping and every call over: lets the pools go at once rather than when the leases expire. */
+static void leases_drop(struct sched *s)
+{
+    const char *p[1] = { s->instance };
+    size_t pos = 0;
+    struct pool *pool;
+
+    s->leases_dropped = 1;
+    while ((pool = hmap_next(s->pools, &pos, NULL)) != NULL)
+        pool->lease_until = 0;
+    if (db_exec(s->db, STORE_LEASE_DROP, p, 1, leases_dropped, s) == 0)
+        s->writes++;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The tick                                                                                     */
 
 static void sched_reconcile(struct sched *s);
@@ -1394,6 +1578,9 @@ static void sched_tick(struct sched *s)
         s->next_reconcile = now + 10;
         sched_reconcile(s);
     }
+    if (s->stopping && hmap_len(s->calls) == 0 && !s->leasing && !s->leases_dropped)
+        leases_drop(s);
+    leases_tick(s, now);
     if (s->stopping || now < s->carrier_hold_until)
         return;
     while ((p = hmap_next(s->pools, &pos, NULL)) != NULL)
@@ -2017,6 +2204,9 @@ struct sched *sched_setup(struct event_base *base, struct db *db, const struct s
     s->db = db;
     s->o = *o;
     s->instance = util_xstrdup(o->instance);
+    if (gethostname(s->host, sizeof(s->host)) != 0)
+        snprintf(s->host, sizeof(s->host), "unknown");
+    s->host[sizeof(s->host) - 1] = '\0';
     s->carrier_url = util_xstrdup(o->carrier_url);
     s->callback_url = util_xstrdup(o->callback_url);
     s->o.instance = s->instance;
@@ -2054,7 +2244,10 @@ void sched_stop_dialing(struct sched *s)
 /* Work the drain waits for. */
 int sched_busy(const struct sched *s)
 {
-    return (int)hmap_len(s->calls) + s->writes + carrier_pending(s->carrier);
+    /* With the database up, a stop waits for the leases to be let go (see sched_tick). */
+    int release = s->stopping && !s->leases_dropped && db_is_up(s->db);
+
+    return (int)hmap_len(s->calls) + s->writes + carrier_pending(s->carrier) + release;
 }
 
 /* Counters. */
@@ -2096,6 +2289,7 @@ int sched_pool_stats(const struct sched *s, struct sched_pool_stats *out, int ma
             snprintf(ps->pool, sizeof(ps->pool), "%s", p->key);
             ps->skill_group_id = p->skill_group_id;
             ps->active = p->active;
+            ps->leased = p->lease_until > sched_now() ? 1 + p->handover : 0;
             ps->calls_in_flight = p->n_calls;
             while ((a = hmap_next(s->agents, &apos, NULL)) != NULL)
                 if (a->pool == p)

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /*
  * Each statement is one transaction. Writes are conditional on the row still being in the
@@ -18,6 +19,9 @@
     "     AND (c.state = 0 OR c.next_attempt_at <= now())" \
     "     AND NOT EXISTS (SELECT 1 FROM dialer.dnc d WHERE d.number = c.number)" \
     "     AND ($7::text[] IS NULL OR coalesce(c.time_zone, $6) = ANY ($7::text[]))" \
+    "     AND EXISTS (SELECT 1 FROM dialer.leases l" \
+    "                  WHERE l.pool = dialer.attempt_pool($4::bigint, $1::bigint)" \
+    "                    AND l.owner = $5 AND l.expires_at > now())" \
     "   ORDER BY " ORDER " LIMIT $2 FOR UPDATE OF c SKIP LOCKED" \
     "), upd AS (" \
     "  UPDATE dialer.callees c SET state = 3, attempts = c.attempts + 1" \
@@ -183,7 +187,13 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         " RETURNING id", 1 },
     [STORE_RECONCILE_LIST] = { "reconcile_list",
         "SELECT a.id FROM dialer.attempts a JOIN dialer.campaigns c ON c.id = a.campaign_id"
-        " WHERE a.ended_at IS NULL AND (a.instance = $1 OR a.instance IS NULL)"
+        " WHERE a.ended_at IS NULL"
+        /* Its own, or a dead instance's whose pool it now holds or nobody alive holds. */
+        "   AND (a.instance = $1 OR a.instance IS NULL"
+        "        OR (NOT dialer.instance_alive(a.instance)"
+        "            AND NOT EXISTS (SELECT 1 FROM dialer.leases l"
+        "                             WHERE l.pool = dialer.attempt_pool(a.skill_group_id, a.campaign_id)"
+        "                               AND l.owner <> $1 AND dialer.instance_alive(l.owner))))"
         "   AND ((a.answered_at IS NULL"
         "         AND a.created_at < now() - make_interval(secs => c.ring_timeout_s + $2::float8))"
         "        OR a.created_at < now() - make_interval(secs => $3::float8))"
@@ -209,6 +219,55 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "       count(*) FILTER (WHERE end_status = 'abandoned')"
         "  FROM dialer.attempts"
         " WHERE campaign_id = $1 AND created_at > now() - make_interval(secs => $2::float8)", 2 },
+    /*
+     * One round trip per renewal: the heartbeat, the leases let go (asked, or no longer
+     * wanted), renewal of those held, and bids for free or expired ones up to the fair share.
+     * Bids are ordered by a hash of pool and instance so that instances starting together
+     * spread over the pools instead of racing for the same ones.
+     */
+    [STORE_LEASE_RENEW] = { "lease_renew",
+        "WITH hb AS ("
+        "  INSERT INTO dialer.instances AS i (name, pid, host, lease_ms) VALUES ($1, $5::int, $6, $3::int)"
+        "  ON CONFLICT (name) DO UPDATE SET pid = EXCLUDED.pid, host = EXCLUDED.host,"
+        "         lease_ms = EXCLUDED.lease_ms, heartbeat_at = now()"
+        "  RETURNING 1"
+        "), gone AS ("
+        "  DELETE FROM dialer.leases"
+        "   WHERE owner = $1 AND (pool = ANY ($4::text[]) OR NOT pool = ANY ($2::text[]))"
+        "  RETURNING pool"
+        "), wanted AS ("
+        "  SELECT DISTINCT w AS pool FROM unnest($2::text[]) w WHERE NOT w = ANY ($4::text[])"
+        "), live AS ("
+        "  SELECT 1 + count(*) AS n FROM dialer.instances"
+        "   WHERE name <> $1 AND heartbeat_at > now() - make_interval(secs => lease_ms / 1000.0)"
+        "), share AS ("
+        "  SELECT ceil((SELECT count(DISTINCT w) FROM unnest($2::text[]) w)::numeric"
+        "              / (SELECT n FROM live))::int AS q"
+        "), mine AS ("
+        "  SELECT w.pool FROM wanted w JOIN dialer.leases l USING (pool) WHERE l.owner = $1"
+        "), free AS ("
+        "  SELECT w.pool FROM wanted w LEFT JOIN dialer.leases l USING (pool)"
+        "   WHERE l.pool IS NULL OR (l.owner <> $1 AND l.expires_at < now())"
+        "   ORDER BY hashtext(w.pool || '/' || $1)"
+        "   LIMIT greatest(0, (SELECT q FROM share) - (SELECT count(*) FROM mine))"
+        "), held AS ("
+        "  INSERT INTO dialer.leases AS l (pool, owner, expires_at)"
+        "  SELECT pool, $1, now() + make_interval(secs => $3::int / 1000.0)"
+        "    FROM (SELECT pool FROM mine UNION SELECT pool FROM free) x"
+        "  ON CONFLICT (pool) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at,"
+        "         renewed_at = now(),"
+        "         acquired_at = CASE WHEN l.owner = EXCLUDED.owner THEN l.acquired_at ELSE now() END,"
+        "         takeovers = l.takeovers + CASE WHEN l.owner = EXCLUDED.owner THEN 0 ELSE 1 END"
+        "   WHERE l.owner = EXCLUDED.owner OR l.expires_at < now()"
+        "  RETURNING l.pool"
+        ")"
+        /* hb and gone run whether or not they are read (data-modifying WITH). */
+        " SELECT h.pool, (SELECT q FROM share), (SELECT n FROM live)"
+        "   FROM (SELECT 1) one LEFT JOIN held h ON true", 6 },
+    [STORE_LEASE_DROP] = { "lease_drop",
+        "WITH l AS (DELETE FROM dialer.leases WHERE owner = $1 RETURNING pool)"
+        " DELETE FROM dialer.instances WHERE name = $1"
+        " RETURNING (SELECT count(*) FROM l)", 1 },
     [STORE_CAMPAIGN_CREATE] = { "campaign_create",
         "INSERT INTO dialer.campaigns AS c (" STORE_CAMPAIGN_COLS ")"
         " SELECT " STORE_CAMPAIGN_VALUES("coalesce(r.not_before, now())")
@@ -393,6 +452,33 @@ int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
     p[5] = campaign_tz;
     p[6] = open_zones ? zones : NULL;
     return db_exec(db, random_order ? STORE_CLAIM_RANDOM : STORE_CLAIM_ORDERED, p, 7, cb, arg);
+}
+
+/* Lease renewal wrapper: two text arrays sized for their pools. */
+int store_lease_renew(struct db *db, const char *instance, const char *const *wanted, int n,
+                      const char *const *let_go, int n_go, int lease_ms, long pid,
+                      const char *host, db_cb cb, void *arg)
+{
+    size_t wlen = 16 + (size_t)n * 72, glen = 16 + (size_t)n_go * 72;
+    char *warr = malloc(wlen), *garr = malloc(glen), ms[16], pidtxt[24];
+    const char *p[6];
+    int rc = -1;
+
+    if (warr && garr && store_text_array(warr, wlen, wanted, n) == 0 &&
+        store_text_array(garr, glen, let_go, n_go) == 0) {
+        snprintf(ms, sizeof(ms), "%d", lease_ms);
+        snprintf(pidtxt, sizeof(pidtxt), "%ld", pid);
+        p[0] = instance;
+        p[1] = warr;
+        p[2] = ms;
+        p[3] = garr;
+        p[4] = pidtxt;
+        p[5] = host;
+        rc = db_exec(db, STORE_LEASE_RENEW, p, 6, cb, arg);
+    }
+    free(warr);
+    free(garr);
+    return rc;
 }
 
 /* Text-array wrapper. */
