@@ -62,7 +62,9 @@ int bench_policy_decide(struct bench_policy *p, const struct pacer_view *v, long
 /* The abandon target the predictive pacer is given. */
 #define BENCH_ABANDON_TARGET 0.03
 /* The least target `matched` is given when the VICIdial-style policy abandoned nothing. */
+#ifndef BENCH_MATCHED_MIN_TARGET
 #define BENCH_MATCHED_MIN_TARGET 0.00001
+#endif
 
 /* Drop-rate limit above which the VICIdial level is held at 1. */
 #define BENCH_VICIDIAL_DROP_LIMIT 0.03
