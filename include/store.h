@@ -17,7 +17,6 @@ enum store_stmt {
     STORE_ATTEMPT_DIALED,       /* the carrier accepted the dial */
     STORE_ATTEMPT_REVERT,       /* the dial never left: undo the claim, no attempt counted */
     STORE_ATTEMPT_EVENT,        /* ringing / answered / connected timestamps */
-    STORE_ATTEMPT_FINISH,       /* the attempt ended: attempt, callee (one statement) */
     STORE_ATTEMPT_GET,          /* one attempt's facts, for events about attempts not in memory */
     STORE_AGENT_SET_STATUS,     /* PUT /v1/agents/{id}/status */
     STORE_CAMPAIGN_START,       /* ready -> running once not_before has passed */
@@ -34,6 +33,11 @@ enum store_stmt {
                                    text[] $5 pid $6 host -> one row per lease held (pool, NULL when
                                    none), fair share, live instances */
     STORE_LEASE_DROP,           /* $1 instance: every lease and the instance row (clean stop) */
+    /* Batches: many attempts in one statement (struct store_batch). */
+    STORE_ATTEMPTS_DIALED,      /* $1 ids bigint[] $2 session ids text[] */
+    STORE_ATTEMPTS_FINISH,      /* ends: 14 arrays of struct store_finish's fields, then 6 SMS
+                                   arrays -> attempt_id, attempts_updated, callees_updated,
+                                   sms_queued per end, in the order added */
     /* REST resource routes (src/api_campaigns.c, api_callees.c, api_agents.c): each answers in
        one round trip; lists and single campaigns come back as JSON text built by PostgreSQL. */
     STORE_CAMPAIGN_CREATE,      /* $1 jsonb of every writable column -> id, campaign JSON */
@@ -85,7 +89,7 @@ int store_by_array(struct db *db, enum store_stmt stmt, const char *const *items
                    db_cb cb, void *arg);
 
 /*
- * SMS queued by the statement that records an event (STORE_ATTEMPT_FINISH, STORE_ATTEMPT_EVENT),
+ * SMS queued by the statement that records an event (STORE_ATTEMPTS_FINISH, STORE_ATTEMPT_EVENT),
  * in the same transaction. Strings are the caller's; they are copied before the call returns.
  */
 #define STORE_SMS_MAX 5
@@ -96,7 +100,7 @@ struct store_sms {
     const char *to, *sender, *body; /* the callee's number, sender id (NULL ok), rendered text */
 };
 
-/* What an attempt's end writes (STORE_ATTEMPT_FINISH). Times are Unix ms, 0 = unknown. */
+/* What an attempt's end writes (STORE_ATTEMPTS_FINISH). Times are Unix ms, 0 = unknown. */
 struct store_finish {
     int64_t attempt_id;
     int64_t ended_ms, ringing_ms, answered_ms, connected_ms;
@@ -109,17 +113,33 @@ struct store_finish {
     const struct store_sms *sms;    /* SMS to queue with the end; NULL = none */
 };
 
-/* Writes an attempt's end, its callee's next state and its SMS atomically; the result has one
- * row: attempts_updated, callees_updated, sms_queued (all 0 when the attempt had already
- * ended). */
-int store_finish(struct db *db, const struct store_finish *f, db_cb cb, void *arg);
-
 /* Writes one intermediate event; `event` is "ringing" / "answered" / "connected". `sms` (NULL =
  * none) is queued in the same statement when the event was new. The result has a row only when
  * the attempt changed: ended ('t'/'f'), sms_queued. */
 int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at_ms,
                 const char *agent_id, const char *session_id, int seq,
                 const struct store_sms *sms, db_cb cb, void *arg);
+
+/*
+ * A batch of writes of one kind being built: every row is turned into array-literal text as
+ * it is added, so the caller's strings need not outlive the call. One statement per batch
+ * means one round trip, one commit and one firing of the statement-level counter triggers for
+ * many calls. Owned by its creator (store_batch_free).
+ */
+struct store_batch;
+
+enum store_batch_kind { STORE_BATCH_DIALED, STORE_BATCH_FINISH };
+
+struct store_batch *store_batch_new(enum store_batch_kind kind);
+void store_batch_free(struct store_batch *b);
+/* Rows added since the last send. */
+int store_batch_rows(const struct store_batch *b);
+/* STORE_BATCH_DIALED: the carrier took the dial of this attempt under this session id. */
+void store_batch_add_dialed(struct store_batch *b, int64_t attempt_id, const char *session_id);
+/* STORE_BATCH_FINISH: one end and its SMS; -1 if f->sms has too many rows. */
+int store_batch_add_finish(struct store_batch *b, const struct store_finish *f);
+/* Sends the rows as one statement and empties the batch (also when sending fails: -1). */
+int store_batch_send(struct db *db, struct store_batch *b, db_cb cb, void *arg);
 
 /* Runs a statement whose only parameter is one id (campaign id, attempt id). */
 int store_by_id(struct db *db, enum store_stmt stmt, int64_t id, db_cb cb, void *arg);

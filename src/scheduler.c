@@ -177,6 +177,11 @@ struct sched {
     double carrier_backoff;        /* seconds, doubles while the carrier keeps refusing */
     int stopping;
     int writes;                    /* statements out that the drain must wait for */
+    /* Writes gathered over one turn of the event loop and sent as one statement each. */
+    struct store_batch *dialed_b, *finish_b;
+    struct sched_req **finish_rq;  /* the ends in finish_b, in order */
+    int finish_cap;
+    struct event *flush_ev;
     struct sched_stats st;
     double tick_due;               /* metrics clock (s): when the periodic tick should run next */
 };
@@ -218,6 +223,7 @@ static const char *sched_copy(char *dst, size_t len, const char *src)
 }
 
 static void sched_kick(struct sched *s);
+static void sched_flush_soon(struct sched *s);
 static int campaign_open_zones(struct sched *s, struct campaign *c, double now, const char **out);
 static void sched_call_end(struct call *c, const char *end_status, int64_t ended_ms,
                            const char *hangup_side, const char *keys, int seq,
@@ -888,16 +894,6 @@ static void call_on_retry(evutil_socket_t fd, short what, void *arg)
         call_dial(c);
 }
 
-/* "Dialed" write result: nothing depends on it but the record. */
-static void call_dialed_written(const struct db_result *r, void *arg)
-{
-    struct sched *s = arg;
-
-    s->writes--;
-    if (!db_result_ok(r))
-        log_warn("call.dialed_write", "error=%s", log_q(db_result_error(r)));
-}
-
 /* The carrier answered a dial. */
 static void call_on_carrier(enum carrier_result res, const char *session_id, int http_status,
                             const char *detail, void *arg)
@@ -910,17 +906,14 @@ static void call_on_carrier(enum carrier_result res, const char *session_id, int
         return;
     switch (res) {
     case CARRIER_PLACED: {
-        const char *p[2];
         /* Once per attempt: nothing dials an attempt again after the carrier took it. */
         metrics_inc(M_DIALS);
         s->carrier_backoff = 0;
         snprintf(c->session_id, sizeof(c->session_id), "%s", session_id);
         if (c->state == CALL_DIALING)
             call_set_state(c, CALL_RINGING);
-        p[0] = c->key;
-        p[1] = c->session_id;
-        if (db_exec(s->db, STORE_ATTEMPT_DIALED, p, 2, call_dialed_written, s) == 0)
-            s->writes++;
+        store_batch_add_dialed(s->dialed_b, c->attempt_id, c->session_id);
+        sched_flush_soon(s);
         return;
     }
     case CARRIER_NOT_PLACED:
@@ -1668,17 +1661,17 @@ static int call_sms(struct call *c, const struct sms_facts *f, struct store_sms 
     return sms->n;
 }
 
-/* Finish write result: the end is committed; feed the pacer and free the call. */
-static void call_finished(const struct db_result *r, void *arg)
+/* An end's write came back (error NULL: committed, with the counts the statement returned):
+ * free the call, or leave it as it was for the carrier's retry. */
+static void call_finished(struct sched_req *rq, const char *error, long long attempts,
+                          long long callees, long long sms)
 {
-    struct sched_req *rq = arg;
     struct call *c = rq->call;
     struct sched *s = rq->s;
 
-    s->writes--;
-    if (!db_result_ok(r)) {
+    if (error) {
         log_warn("call.finish_failed", "attempt=%" PRId64 " error=%s", c->attempt_id,
-                 log_q(db_result_error(r)));
+                 log_q(error));
         /* Not committed: the call stays as it was so that the carrier's retry is applied. */
         c->state = c->connected_ms ? CALL_CONNECTED : c->answered_ms ? CALL_ANSWERED : CALL_RINGING;
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database did not take the event; retry");
@@ -1689,10 +1682,9 @@ static void call_finished(const struct db_result *r, void *arg)
         metrics_inc(M_ANSWERS);
     if (rq->abandoned)
         metrics_inc(M_ABANDONS);
-    log_debug("call.finished", "attempt=%" PRId64 " attempts_updated=%s callees_updated=%s "
-              "sms_queued=%s", c->attempt_id, db_result_value(r, 0, 0), db_result_value(r, 0, 1),
-              db_result_value(r, 0, 2));
-    if (db_result_int(r, 0, 2, 0) > 0)
+    log_debug("call.finished", "attempt=%" PRId64 " attempts_updated=%lld callees_updated=%lld "
+              "sms_queued=%lld", c->attempt_id, attempts, callees, sms);
+    if (sms > 0)
         sched_sms_wake(s, rq->sms_wake_ms);
     {
         struct campaign *camp = c->camp;
@@ -1776,12 +1768,106 @@ static void sched_call_end(struct call *c, const char *end_status, int64_t ended
     sf.ended_ms = ended_ms;
     if (call_sms(c, &sf, &sms, body, sizeof(body), rq) > 0)
         fin.sms = &sms;
-    if (store_finish(s->db, &fin, call_finished, rq) != 0) {
+    if (!db_is_up(s->db) || store_batch_add_finish(s->finish_b, &fin) != 0) {
         c->state = c->connected_ms ? CALL_CONNECTED : c->answered_ms ? CALL_ANSWERED : CALL_RINGING;
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database is unreachable; retry");
         return;
     }
-    s->writes++;
+    if (store_batch_rows(s->finish_b) > s->finish_cap) {
+        s->finish_cap = 2 * store_batch_rows(s->finish_b) + 64;
+        s->finish_rq = realloc(s->finish_rq, (size_t)s->finish_cap * sizeof(*s->finish_rq));
+        if (s->finish_rq == NULL)
+            abort();
+    }
+    s->finish_rq[store_batch_rows(s->finish_b) - 1] = rq;
+    sched_flush_soon(s);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Batched writes                                                                               */
+
+/* Most rows in one batch statement: bounds a statement's time and its parameters' size. */
+#define SCHED_BATCH_MAX 256
+
+/* A batch of ends on its way: the requests to answer, in the statement's row order. */
+struct finish_batch {
+    struct sched *s;
+    int n;
+    struct sched_req *rq[];
+};
+
+/* Batched dial confirmations came back. */
+static void dialed_batch_written(const struct db_result *r, void *arg)
+{
+    struct sched *s = arg;
+
+    s->writes--;
+    if (!db_result_ok(r))
+        log_warn("call.dialed_write", "error=%s", log_q(db_result_error(r)));
+}
+
+/* Batched ends came back: each request is answered with its own row. */
+static void finish_batch_written(const struct db_result *r, void *arg)
+{
+    struct finish_batch *fb = arg;
+    int ok = db_result_ok(r), rows = ok ? db_result_rows(r) : 0;
+
+    fb->s->writes--;
+    if (ok && rows != fb->n)
+        log_error("call.finish_batch", "rows=%d ends=%d", rows, fb->n);
+    for (int i = 0; i < fb->n; i++) {
+        if (!ok || i >= rows)
+            call_finished(fb->rq[i], ok ? "the end's row was missing from the batch result"
+                                        : db_result_error(r), 0, 0, 0);
+        else
+            call_finished(fb->rq[i], NULL, db_result_int(r, i, 1, 0), db_result_int(r, i, 2, 0),
+                          db_result_int(r, i, 3, 0));
+    }
+    free(fb);
+}
+
+/* Sends whatever the batches hold. */
+static void sched_flush(struct sched *s)
+{
+    int n = store_batch_rows(s->finish_b);
+
+    if (store_batch_rows(s->dialed_b) > 0) {
+        if (store_batch_send(s->db, s->dialed_b, dialed_batch_written, s) == 0)
+            s->writes++;
+        else
+            log_warn("call.dialed_write", "error=%s", log_q("the database is unreachable"));
+    }
+    if (n > 0) {
+        struct finish_batch *fb = util_xcalloc(1, sizeof(*fb) + (size_t)n * sizeof(fb->rq[0]));
+        fb->s = s;
+        fb->n = n;
+        memcpy(fb->rq, s->finish_rq, (size_t)n * sizeof(fb->rq[0]));
+        if (store_batch_send(s->db, s->finish_b, finish_batch_written, fb) == 0) {
+            s->writes++;
+        } else {
+            for (int i = 0; i < n; i++)
+                call_finished(fb->rq[i], "the database is unreachable", 0, 0, 0);
+            free(fb);
+        }
+    }
+}
+
+/* Flush event: the end of the loop turn that gathered the rows. */
+static void sched_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sched_flush(arg);
+}
+
+/* Sends the batches at the end of this loop turn, or now when one is full. */
+static void sched_flush_soon(struct sched *s)
+{
+    if (store_batch_rows(s->finish_b) >= SCHED_BATCH_MAX ||
+        store_batch_rows(s->dialed_b) >= SCHED_BATCH_MAX)
+        sched_flush(s);
+    else
+        event_active(s->flush_ev, 0, 0);
 }
 
 /* Intermediate event write result. */
@@ -2224,6 +2310,9 @@ struct sched *sched_setup(struct event_base *base, struct db *db, const struct s
     s->next_reload = sched_now() + 30;
     s->tick_ev = event_new(base, -1, EV_PERSIST, sched_on_tick, s);
     s->kick_ev = event_new(base, -1, 0, sched_on_kick, s);
+    s->flush_ev = event_new(base, -1, 0, sched_on_flush, s);
+    s->dialed_b = store_batch_new(STORE_BATCH_DIALED);
+    s->finish_b = store_batch_new(STORE_BATCH_FINISH);
     tv.tv_sec = o->tick_ms / 1000;
     tv.tv_usec = (o->tick_ms % 1000) * 1000;
     event_add(s->tick_ev, &tv);
@@ -2359,6 +2448,13 @@ void sched_cleanup(struct sched *s)
     hmap_free(s->lines);
     event_free(s->tick_ev);
     event_free(s->kick_ev);
+    event_free(s->flush_ev);
+    /* Ends never sent (the loop stopped first) are reconciled at the next start. */
+    for (int i = 0; i < store_batch_rows(s->finish_b); i++)
+        free(s->finish_rq[i]);
+    free(s->finish_rq);
+    store_batch_free(s->dialed_b);
+    store_batch_free(s->finish_b);
     free(s->instance);
     free(s->carrier_url);
     free(s->callback_url);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * Each statement is one transaction. Writes are conditional on the row still being in the
@@ -139,27 +140,6 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         " RETURNING id, campaign_id, callee_id, ended_at IS NOT NULL AS ended"
         "), s AS (" STORE_SMS_INSERT("a", "$7", "$8", "$9", "$10", "$11") ")"
         " SELECT a.ended, (SELECT count(*) FROM s) FROM a", 11 },
-    [STORE_ATTEMPT_FINISH] = { "attempt_finish",
-        "WITH a AS ("
-        "  UPDATE dialer.attempts SET ended_at = to_timestamp($2::float8 / 1000), end_status = $3,"
-        "         success = $4::boolean,"
-        "         ringing_at = coalesce(ringing_at, to_timestamp($5::float8 / 1000)),"
-        "         answered_at = coalesce(answered_at, to_timestamp($6::float8 / 1000)),"
-        "         connected_at = coalesce(connected_at, to_timestamp($7::float8 / 1000)),"
-        "         agent_id = coalesce($8, agent_id), hangup_side = coalesce($9, hangup_side),"
-        "         keys = coalesce($10, keys), session_id = coalesce(session_id, $11),"
-        "         last_seq = greatest(last_seq, $12::int)"
-        "   WHERE id = $1 AND ended_at IS NULL"
-        "  RETURNING id, campaign_id, callee_id, attempt_no"
-        "), c AS ("
-        "  UPDATE dialer.callees SET state = $13::smallint, last_end_status = $3,"
-        "         next_attempt_at = CASE WHEN $13::smallint = 4"
-        "                                THEN now() + make_interval(secs => $14::float8) END"
-        "    FROM a WHERE callees.id = a.callee_id AND callees.state = 3"
-        "     AND callees.attempts = a.attempt_no"
-        "  RETURNING callees.id"
-        "), s AS (" STORE_SMS_INSERT("a", "$15", "$16", "$17", "$18", "$19") ")"
-        " SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM c), (SELECT count(*) FROM s)", 19 },
     [STORE_ATTEMPT_GET] = { "attempt_get",
         "SELECT a.callee_id, a.campaign_id, a.attempt_no, a.ended_at IS NOT NULL,"
         "       " MS("a.created_at") ", " MS("a.ringing_at") ", " MS("a.answered_at") ","
@@ -268,6 +248,54 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "WITH l AS (DELETE FROM dialer.leases WHERE owner = $1 RETURNING pool)"
         " DELETE FROM dialer.instances WHERE name = $1"
         " RETURNING (SELECT count(*) FROM l)", 1 },
+    [STORE_ATTEMPTS_DIALED] = { "attempts_dialed",
+        "UPDATE dialer.attempts t SET dialed_at = coalesce(t.dialed_at, now()),"
+        "       session_id = coalesce(t.session_id, r.sid)"
+        "  FROM unnest($1::bigint[], $2::text[]) AS r (id, sid) WHERE t.id = r.id", 2 },
+    /*
+     * Attempt ends, many per statement: each attempt (if not ended yet), its callee's next
+     * state (if still calling this attempt) and its SMS (once per trigger) in one transaction.
+     */
+    [STORE_ATTEMPTS_FINISH] = { "attempts_finish",
+        "WITH r AS ("
+        "  SELECT * FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::boolean[], $5::float8[],"
+        "                       $6::float8[], $7::float8[], $8::text[], $9::text[], $10::text[],"
+        "                       $11::text[], $12::int[], $13::smallint[], $14::float8[]) WITH ORDINALITY"
+        "    AS r (id, ended_ms, end_status, success, ringing_ms, answered_ms, connected_ms, agent_id,"
+        "          hangup_side, keys, session_id, seq, callee_state, delay_s, ord)"
+        "), a AS ("
+        "  UPDATE dialer.attempts t SET ended_at = to_timestamp(r.ended_ms / 1000), end_status = r.end_status,"
+        "         success = r.success,"
+        "         ringing_at = coalesce(t.ringing_at, to_timestamp(r.ringing_ms / 1000)),"
+        "         answered_at = coalesce(t.answered_at, to_timestamp(r.answered_ms / 1000)),"
+        "         connected_at = coalesce(t.connected_at, to_timestamp(r.connected_ms / 1000)),"
+        "         agent_id = coalesce(r.agent_id, t.agent_id), hangup_side = coalesce(r.hangup_side, t.hangup_side),"
+        "         keys = coalesce(r.keys, t.keys), session_id = coalesce(t.session_id, r.session_id),"
+        "         last_seq = greatest(t.last_seq, r.seq)"
+        "    FROM r WHERE t.id = r.id AND t.ended_at IS NULL"
+        "  RETURNING t.id, t.campaign_id, t.callee_id, t.attempt_no, t.end_status, r.callee_state, r.delay_s"
+        "), c AS ("
+        "  UPDATE dialer.callees SET state = a.callee_state, last_end_status = a.end_status,"
+        "         next_attempt_at = CASE WHEN a.callee_state = 4"
+        "                                THEN now() + make_interval(secs => a.delay_s) END"
+        "    FROM a WHERE callees.id = a.callee_id AND callees.state = 3"
+        "     AND callees.attempts = a.attempt_no"
+        "  RETURNING callees.id"
+        "), s AS ("
+        "  INSERT INTO dialer.sms_outbox (attempt_id, campaign_id, callee_id, trigger, to_number,"
+        "                                 sender_id, body, due_at)"
+        "  SELECT a.id, a.campaign_id, a.callee_id, m.trig, m.to_number, m.sender, m.body,"
+        "         now() + make_interval(secs => m.due_ms / 1000.0)"
+        "    FROM unnest($15::bigint[], $16::text[], $17::float8[], $18::text[], $19::text[], $20::text[])"
+        "           AS m (attempt_id, trig, due_ms, to_number, sender, body)"
+        "    JOIN a ON a.id = m.attempt_id"
+        "  ON CONFLICT (attempt_id, trigger) DO NOTHING"
+        "  RETURNING attempt_id"
+        ")"
+        " SELECT r.id, (a.id IS NOT NULL)::int,"
+        "        (a.id IS NOT NULL AND EXISTS (SELECT 1 FROM c WHERE c.id = a.callee_id))::int,"
+        "        (SELECT count(*) FROM s WHERE s.attempt_id = r.id)"
+        "   FROM r LEFT JOIN a ON a.id = r.id ORDER BY r.ord", 20 },
     [STORE_CAMPAIGN_CREATE] = { "campaign_create",
         "INSERT INTO dialer.campaigns AS c (" STORE_CAMPAIGN_COLS ")"
         " SELECT " STORE_CAMPAIGN_VALUES("coalesce(r.not_before, now())")
@@ -531,36 +559,6 @@ static int store_sms_params(const struct store_sms *sms, char *trig, size_t tlen
     return 0;
 }
 
-/* Finish wrapper. */
-int store_finish(struct db *db, const struct store_finish *f, db_cb cb, void *arg)
-{
-    char id[24], ended[24], ring[24], ans[24], con[24], seq[16], st[8], delay[16];
-    char trig[128], due[128];
-    const char *p[19];
-
-    snprintf(id, sizeof(id), "%" PRId64, f->attempt_id);
-    snprintf(seq, sizeof(seq), "%d", f->seq);
-    snprintf(st, sizeof(st), "%d", f->callee_state);
-    snprintf(delay, sizeof(delay), "%d", f->delay_s);
-    p[0] = id;
-    p[1] = store_ms(ended, sizeof(ended), f->ended_ms);
-    p[2] = f->end_status;
-    p[3] = f->success ? "true" : "false";
-    p[4] = store_ms(ring, sizeof(ring), f->ringing_ms);
-    p[5] = store_ms(ans, sizeof(ans), f->answered_ms);
-    p[6] = store_ms(con, sizeof(con), f->connected_ms);
-    p[7] = f->agent_id;
-    p[8] = f->hangup_side;
-    p[9] = f->keys;
-    p[10] = f->session_id;
-    p[11] = seq;
-    p[12] = st;
-    p[13] = delay;
-    if (store_sms_params(f->sms, trig, sizeof(trig), due, sizeof(due), p + 14) != 0)
-        return -1;
-    return db_exec(db, STORE_ATTEMPT_FINISH, p, 19, cb, arg);
-}
-
 /* Intermediate event wrapper. */
 int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at_ms,
                 const char *agent_id, const char *session_id, int seq,
@@ -581,6 +579,169 @@ int store_event(struct db *db, int64_t attempt_id, const char *event, int64_t at
     if (store_sms_params(sms, trig, sizeof(trig), due, sizeof(due), p + 6) != 0)
         return -1;
     return db_exec(db, STORE_ATTEMPT_EVENT, p, 11, cb, arg);
+}
+
+/* One array column being built: "{" elements "}" as text. */
+struct store_col {
+    char *buf;
+    size_t len, cap;
+};
+
+#define STORE_BATCH_COLS 14
+#define STORE_BATCH_SMS_COLS 6
+
+struct store_batch {
+    enum store_batch_kind kind;
+    int rows, sms_rows;
+    struct store_col col[STORE_BATCH_COLS];
+    struct store_col sms[STORE_BATCH_SMS_COLS];
+};
+
+/* Creates an empty batch. */
+struct store_batch *store_batch_new(enum store_batch_kind kind)
+{
+    struct store_batch *b = calloc(1, sizeof(*b));
+
+    if (b == NULL)
+        abort();
+    b->kind = kind;
+    return b;
+}
+
+/* Frees a batch and its columns. */
+void store_batch_free(struct store_batch *b)
+{
+    if (b == NULL)
+        return;
+    for (int i = 0; i < STORE_BATCH_COLS; i++)
+        free(b->col[i].buf);
+    for (int i = 0; i < STORE_BATCH_SMS_COLS; i++)
+        free(b->sms[i].buf);
+    free(b);
+}
+
+/* Rows waiting to be sent. */
+int store_batch_rows(const struct store_batch *b)
+{
+    return b->rows;
+}
+
+/* Makes room for `more` bytes in a column. */
+static void store_col_reserve(struct store_col *c, size_t more)
+{
+    if (c->len + more + 1 <= c->cap)
+        return;
+    c->cap = (c->len + more + 1) * 2;
+    c->buf = realloc(c->buf, c->cap);
+    if (c->buf == NULL)
+        abort();
+}
+
+/* Appends one element (NULL = SQL NULL) to a column, quoted for an array literal. */
+static void store_col_add(struct store_col *c, const char *v)
+{
+    size_t n = v ? strlen(v) : 0;
+
+    char sep;
+
+    store_col_reserve(c, 2 * n + 8);
+    sep = c->len == 0 ? '{' : ',';
+    c->buf[c->len++] = sep;
+    if (v == NULL) {
+        memcpy(c->buf + c->len, "NULL", 4);
+        c->len += 4;
+        return;
+    }
+    c->buf[c->len++] = '"';
+    for (const char *p = v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            c->buf[c->len++] = '\\';
+        c->buf[c->len++] = *p;
+    }
+    c->buf[c->len++] = '"';
+}
+
+/* Closes a column into a literal ("{}" when empty) and returns it; the column is reset. */
+static const char *store_col_close(struct store_col *c)
+{
+    store_col_reserve(c, 3);
+    if (c->len == 0)
+        c->buf[c->len++] = '{';
+    c->buf[c->len++] = '}';
+    c->buf[c->len] = '\0';
+    c->len = 0;
+    return c->buf;
+}
+
+/* Adds a dial confirmation. */
+void store_batch_add_dialed(struct store_batch *b, int64_t attempt_id, const char *session_id)
+{
+    char id[24];
+
+    snprintf(id, sizeof(id), "%" PRId64, attempt_id);
+    store_col_add(&b->col[0], id);
+    store_col_add(&b->col[1], session_id);
+    b->rows++;
+}
+
+/* Adds an attempt end and its SMS rows. */
+int store_batch_add_finish(struct store_batch *b, const struct store_finish *f)
+{
+    char id[24], ended[24], ring[24], ans[24], con[24], seq[16], st[8], delay[16], due[24];
+    const char *v[STORE_BATCH_COLS];
+
+    if (f->sms && (f->sms->n < 0 || f->sms->n > STORE_SMS_MAX))
+        return -1;
+    snprintf(id, sizeof(id), "%" PRId64, f->attempt_id);
+    snprintf(seq, sizeof(seq), "%d", f->seq);
+    snprintf(st, sizeof(st), "%d", f->callee_state);
+    snprintf(delay, sizeof(delay), "%d", f->delay_s);
+    v[0] = id;
+    v[1] = store_ms(ended, sizeof(ended), f->ended_ms);
+    v[2] = f->end_status;
+    v[3] = f->success ? "true" : "false";
+    v[4] = store_ms(ring, sizeof(ring), f->ringing_ms);
+    v[5] = store_ms(ans, sizeof(ans), f->answered_ms);
+    v[6] = store_ms(con, sizeof(con), f->connected_ms);
+    v[7] = f->agent_id;
+    v[8] = f->hangup_side;
+    v[9] = f->keys;
+    v[10] = f->session_id;
+    v[11] = seq;
+    v[12] = st;
+    v[13] = delay;
+    for (int i = 0; i < STORE_BATCH_COLS; i++)
+        store_col_add(&b->col[i], v[i]);
+    for (int i = 0; f->sms && i < f->sms->n; i++) {
+        snprintf(due, sizeof(due), "%" PRId64, f->sms->due_in_ms[i]);
+        store_col_add(&b->sms[0], id);
+        store_col_add(&b->sms[1], f->sms->trigger[i]);
+        store_col_add(&b->sms[2], due);
+        store_col_add(&b->sms[3], f->sms->to);
+        store_col_add(&b->sms[4], f->sms->sender);
+        store_col_add(&b->sms[5], f->sms->body);
+        b->sms_rows++;
+    }
+    b->rows++;
+    return 0;
+}
+
+/* Sends a batch as one statement. */
+int store_batch_send(struct db *db, struct store_batch *b, db_cb cb, void *arg)
+{
+    const char *p[STORE_BATCH_COLS + STORE_BATCH_SMS_COLS];
+    int n = b->kind == STORE_BATCH_DIALED ? 2 : STORE_BATCH_COLS;
+
+    for (int i = 0; i < n; i++)
+        p[i] = store_col_close(&b->col[i]);
+    if (b->kind == STORE_BATCH_FINISH)
+        for (int i = 0; i < STORE_BATCH_SMS_COLS; i++)
+            p[n + i] = store_col_close(&b->sms[i]);
+    b->rows = b->sms_rows = 0;
+    /* db_exec copies the parameters: the columns are ready for the next rows. */
+    return db_exec(db, b->kind == STORE_BATCH_DIALED ? STORE_ATTEMPTS_DIALED : STORE_ATTEMPTS_FINISH,
+                   p, b->kind == STORE_BATCH_DIALED ? 2 : STORE_BATCH_COLS + STORE_BATCH_SMS_COLS,
+                   cb, arg);
 }
 
 /* One-id statement wrapper. */

@@ -14,10 +14,11 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tests/lib/stack.sh"
 stack_begin sms
 
-# Retries are scaled down: a 1 s request timeout, back-off 200 ms .. 2 s, a 3 s lease.
+# Retries are scaled down: a 1 s request timeout, back-off 200 ms .. 2 s, a 3 s lease. A call
+# claimed but not yet dialed when dialerd is killed is reconciled 15 s (ring timeout) + 5 s later.
 SMS_FLAGS=(--set sms_timeout_ms=1000 --set sms_backoff_min_ms=200 --set sms_backoff_max_ms=2000
            --set sms_max_tries=60 --set sms_poll_ms=200 --set sms_lease_ms=3000
-           --set sms_max_conns=8 --set sms_batch=20 --set abandon_lock_s=0)
+           --set sms_max_conns=8 --set sms_batch=20 --set abandon_lock_s=0 --set reconcile_grace_s=5)
 stack_pg || { echo "not ok - private cluster starts and migrates"; exit 1; }
 stack_sim "$root/tests/e2e/scenarios/sms.json" || { echo "not ok - dialer-sim starts"; exit 1; }
 stack_dialerd --set sms_url="$SIM_SMS/sms" "${SMS_FLAGS[@]}" || { echo "not ok - dialerd starts"; exit 1; }
