@@ -121,6 +121,8 @@ struct call {
     double first_dial;             /* mono s */
     struct event *retry_ev;
     int observed;                  /* the pacer saw this attempt resolve */
+    int dial_out;                  /* a dial request is waiting for the carrier's answer */
+    int detached;                  /* ended while dial_out: freed when that answer comes */
     struct call *prev, *next;      /* in pool->calls */
     struct sched *s;
 };
@@ -306,6 +308,12 @@ static void call_free(struct call *c, int refund)
         callers_release(c->line, refund);
     if (c->retry_ev)
         event_free(c->retry_ev);
+    c->retry_ev = NULL;
+    /* The carrier module cannot cancel a request: its callback still holds c. */
+    if (c->dial_out) {
+        c->detached = 1;
+        return;
+    }
     free(c->uui);
     free(c->variables);
     free(c);
@@ -902,6 +910,16 @@ static void call_on_carrier(enum carrier_result res, const char *session_id, int
     struct sched *s = c->s;
     double now = sched_now();
 
+    c->dial_out = 0;
+    if (c->detached) {
+        /* Ended (an event or reconciliation came first) and already out of every map. */
+        log_info("call.late_carrier_answer", "attempt=%" PRId64 " result=%d http=%d",
+                 c->attempt_id, (int)res, http_status);
+        free(c->uui);
+        free(c->variables);
+        free(c);
+        return;
+    }
     if (s->stopping && res == CARRIER_UNCERTAIN && strcmp(detail, "shutting down") == 0)
         return;
     switch (res) {
@@ -970,7 +988,9 @@ static void call_dial(struct call *c)
     d.callee_variables = c->variables;
     if (c->dial_tries++ == 0)
         c->first_dial = sched_now();
+    c->dial_out = 1;
     if (carrier_dial(s->carrier, &d, call_on_carrier, c) != 0) {
+        c->dial_out = 0;
         struct timeval tv = { 1, 0 };
         log_error("call.dial", "attempt=%" PRId64 " error=\"the request could not be started\"",
                   c->attempt_id);
@@ -2092,7 +2112,7 @@ static void reconcile_reply(int http, int code, const char *reason, void *arg)
 static void reconcile_listed(const struct db_result *r, void *arg)
 {
     struct sched *s = arg;
-    int rows;
+    int rows, lost = 0;
 
     s->writes--;
     if (!db_result_ok(r)) {
@@ -2100,11 +2120,19 @@ static void reconcile_listed(const struct db_result *r, void *arg)
         return;
     }
     rows = db_result_rows(r);
-    if (rows > 0)
+    for (int i = 0; i < rows; i++) {
+        struct call *c = hmap_get(s->calls, db_result_value(r, i, 0));
+        lost += !(c && c->state == CALL_DIALING);
+    }
+    if (lost > 0)
         log_warn("reconcile.lost_attempts", "count=%d action=\"ended as unknown, recalled by rule\"",
-                 rows);
+                 lost);
     for (int i = 0; i < rows; i++) {
         struct sched_event ev;
+        struct call *c = hmap_get(s->calls, db_result_value(r, i, 0));
+        /* Still being dialed by this process: carrier_retry_s decides how that ends. */
+        if (c && c->state == CALL_DIALING)
+            continue;
         memset(&ev, 0, sizeof(ev));
         ev.attempt_id = db_result_int(r, i, 0, 0);
         ev.kind = OUTCOME_ENDED;
