@@ -21,11 +21,32 @@ trap 'exit 130' INT TERM
 
 passed=0; failed=0; failed_names=()
 
+# suite_out NAME: where a suite's output goes.
+suite_out() { echo "$TEST_WORK/$(echo "$1" | tr '/ ' '__').out"; }
+
 # run_suite NAME CMD...: runs one suite, echoes its lines prefixed, counts results.
 run_suite() {
     local name=$1; shift
-    local out="$TEST_WORK/$(echo "$name" | tr '/ ' '__').out" rc p f start=$SECONDS
-    "$@" >"$out" 2>"$out.err"; rc=$?
+    local out; out=$(suite_out "$name")
+    local start=$SECONDS
+    "$@" >"$out" 2>"$out.err"; echo $? >"$out.rc"
+    echo $((SECONDS - start)) >"$out.time"
+    report_suite "$name"
+}
+
+# start_suite NAME CMD...: runs a suite in the background; report_suite NAME after `wait`.
+start_suite() {
+    local name=$1; shift
+    local out; out=$(suite_out "$name")
+    ( start=$SECONDS; "$@" >"$out" 2>"$out.err"; echo $? >"$out.rc"; echo $((SECONDS - start)) >"$out.time" ) &
+}
+
+# report_suite NAME: echoes a finished suite's lines prefixed and counts its results.
+report_suite() {
+    local name=$1
+    local out; out=$(suite_out "$name")
+    local rc p f
+    rc=$(cat "$out.rc" 2>/dev/null || echo 1)
     p=$(grep -cE '^ok( |$)' "$out"); f=$(grep -cE '^not ok( |$)' "$out")
     sed "s|^|[$name] |" "$out" | grep -E '^\[[^]]*\] (not ok|ok|#)' | grep -vE '^\[[^]]*\] ok' || true
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
@@ -38,7 +59,7 @@ run_suite() {
         failed_names+=("$name")
         [ -s "$out.err" ] && { echo "[$name] stderr (last lines):"; tail -15 "$out.err" | sed 's/^/    /'; }
     fi
-    printf '%-28s %4d passed, %d failed (%ds)\n' "$name" "$p" "$f" $((SECONDS - start))
+    printf '%-28s %4d passed, %d failed (%ss)\n' "$name" "$p" "$f" "$(cat "$out.time" 2>/dev/null)"
     passed=$((passed + p)); failed=$((failed + f))
 }
 
@@ -60,9 +81,20 @@ for t in tests/e2e/*.sh; do
     run_suite "e2e/$(basename "$t" .sh)" bash "$t"
 done
 
-# Fault injection (crashes, PostgreSQL restarts, carrier errors, instance failover) and the
-# short fuzz runs, memcheck of the unit tests and one daemon run: each prints TAP like above.
-for t in tests/faults/*.sh tests/fuzz/run.sh tests/valgrind/run.sh; do
+# Fault injection (crashes, PostgreSQL restarts, carrier errors, instance failover): each suite
+# has its own cluster, ports and simulator and spends most of its time waiting on timers, so
+# they run two at a time. Then the short fuzz runs and memcheck, one at a time (CPU-bound).
+faults=(tests/faults/*.sh)
+for ((i = 0; i < ${#faults[@]}; i += 2)); do
+    names=()
+    for t in "${faults[@]:i:2}"; do
+        names+=("faults/$(basename "$t" .sh)")
+        start_suite "faults/$(basename "$t" .sh)" bash "$t"
+    done
+    wait
+    for n in "${names[@]}"; do report_suite "$n"; done
+done
+for t in tests/fuzz/run.sh tests/valgrind/run.sh; do
     [ -f "$t" ] || continue
     run_suite "$(basename "$(dirname "$t")")/$(basename "$t" .sh)" bash "$t"
 done
