@@ -13,10 +13,11 @@
 --     reconciled by an instance alive, after the same ring-timeout grace as its own.
 
 create table dialer.instances (
-    name         text primary key check (length(name) between 1 and 128),
+    name         text primary key
+        constraint instances_name_1_to_128_chars check (length(name) between 1 and 128),
     pid          int,
     host         text,
-    lease_ms     int not null check (lease_ms > 0),
+    lease_ms     int not null constraint instances_lease_ms_positive check (lease_ms > 0),
     started_at   timestamptz not null default now(),
     heartbeat_at timestamptz not null default now()
 );
@@ -24,7 +25,8 @@ comment on table dialer.instances is 'dialerd instances: one row per instance_na
 comment on column dialer.instances.lease_ms is 'the instance''s lease time: it counts as dead once heartbeat_at is older than this';
 
 create table dialer.leases (
-    pool         text primary key check (pool ~ '^(sg|camp):[0-9]+$'),
+    pool         text primary key
+        constraint leases_pool_sg_or_camp_id check (pool ~ '^(sg|camp):[0-9]+$'),
     owner        text not null,
     expires_at   timestamptz not null,
     acquired_at  timestamptz not null default now(),
