@@ -41,7 +41,7 @@ static void sim_agent_report(struct sim_agent *a, const char *reason)
     cJSON_AddStringToObject(failed, "status", sim_agent_status_name(a->status));
     cJSON_AddNumberToObject(failed, "status_at", (double)at);
     snprintf(url, sizeof(url), "%s/v1/agents/%s/status", sim->dialerd_url, a->id);
-    sim_outq_push(&a->outq, SIM_MSG_AGENT, "PUT", url, cJSON_PrintUnformatted(body), failed, 0);
+    sim_outq_push_agent(&a->outq, url, cJSON_PrintUnformatted(body), failed, (int)a->status);
     cJSON_Delete(body);
 }
 

@@ -26,7 +26,8 @@ static const char *const sim_call_state_names[] = {
 static int sim_call_allowed(enum sim_call_state from, enum sim_call_state to)
 {
     switch (from) {
-    case SIM_CALL_DIALED:    return to == SIM_CALL_RINGING;
+    /* Straight to the end only in --instant-agentless mode (refused before it rings). */
+    case SIM_CALL_DIALED:    return to == SIM_CALL_RINGING || to == SIM_CALL_ENDED;
     case SIM_CALL_RINGING:   return to == SIM_CALL_ANSWERED || to == SIM_CALL_ENDED;
     case SIM_CALL_ANSWERED:  return to == SIM_CALL_QUEUED || to == SIM_CALL_CONNECTED ||
                                     to == SIM_CALL_ENDED;
@@ -212,6 +213,17 @@ static void sim_call_on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     switch (c->state) {
     case SIM_CALL_DIALED:
+        if (c->instant) {
+            /* --instant-agentless: the outcome at once, after the dial's answer went out. */
+            if (sim->instant_ringing) {
+                sim_call_set_state(c, SIM_CALL_RINGING);
+                c->ringing_at = util_wall_ms();
+                sim_call_emit(c, "ringing", c->ringing_at);
+            }
+            sim_call_end(c, c->end_status,
+                         strcmp(c->end_status, "userReject") == 0 ? "callee" : "system");
+            break;
+        }
         sim_call_set_state(c, SIM_CALL_RINGING);
         c->ringing_at = util_wall_ms();
         sim_call_emit(c, "ringing", c->ringing_at);
@@ -221,7 +233,8 @@ static void sim_call_on_timer(evutil_socket_t fd, short what, void *arg)
         if (c->fate == SIM_FATE_MACHINE) {
             sim_call_end(c, "machine", "system");
         } else if (c->fate == SIM_FATE_NON_ANSWER) {
-            sim_call_end(c, c->end_status, strcmp(c->end_status, "userReject") == 0 ? "callee" : "system");
+            sim_call_end(c, c->end_status,
+                         strcmp(c->end_status, "userReject") == 0 ? "callee" : "system");
         } else {
             sim_call_set_state(c, SIM_CALL_ANSWERED);
             c->answered_at = util_wall_ms();
@@ -539,8 +552,12 @@ static int sim_cps_take(struct sim *sim)
     return 1;
 }
 
-/* Places an accepted dial: the call object, its plan, the log line, the first timer. */
-static const char *sim_carrier_place(struct sim *sim, cJSON *root, const char *attempt)
+/*
+ * Places an accepted dial: the call object, its plan, the log line, the first timer. dial_us
+ * is when the request arrived (monotonic microseconds, for the latency probe).
+ */
+static const char *sim_carrier_place(struct sim *sim, cJSON *root, const char *attempt,
+                                     int64_t dial_us)
 {
     struct sim_call *c = util_xcalloc(1, sizeof(*c));
     const cJSON *sg = cJSON_GetObjectItemCaseSensitive(root, "skill_group_id");
@@ -560,7 +577,14 @@ static const char *sim_carrier_place(struct sim *sim, cJSON *root, const char *a
     c->dialed_at = util_wall_ms();
     c->timer = evtimer_new(sim->base, sim_call_on_timer, c);
     sim_outq_setup(&c->outq, sim, sim_call_on_idle, c);
-    sim_call_plan(sim, c, cJSON_IsNumber(rt) ? rt->valuedouble : sim->sc.ring_timeout_s);
+    if (sim->instant_status && c->agentless) {
+        /* No draws: every agentless dial ends as --instant-agentless says. */
+        c->instant = 1;
+        c->fate = SIM_FATE_NON_ANSWER;
+        c->end_status = sim->instant_status;
+    } else {
+        sim_call_plan(sim, c, cJSON_IsNumber(rt) ? rt->valuedouble : sim->sc.ring_timeout_s);
+    }
     c->next = sim->calls;
     if (sim->calls)
         sim->calls->prev = c;
@@ -582,7 +606,9 @@ static const char *sim_carrier_place(struct sim *sim, cJSON *root, const char *a
     sim_truth_write(sim, line);
     log_debug("sim.dial", "attempt_id=%s session_id=%s fate=%d", log_q(attempt), log_q(sid),
               (int)c->fate);
-    sim_timer_in(sim, c->timer, c->t_ringing);
+    sim_probe_dial(sim, c, dial_us);
+    /* An instant call's timer fires on the next loop turn: its answer to the dial goes first. */
+    sim_timer_in(sim, c->timer, c->instant ? 0 : c->t_ringing);
     return c->session_id;
 }
 
@@ -592,6 +618,7 @@ void sim_carrier_handle(struct sim *sim, struct evhttp_request *req)
     const char *path = sim_request_path(req), *key, *sid;
     char *body = NULL, attempt[80] = "", err[400];
     cJSON *root = NULL, *reply;
+    int64_t dial_us = sim_mono_us();
 
     if (strcmp(path, "/calls") != 0) {
         sim_reply_error(req, 404, "no route %.200s: accepted POST /calls", path);
@@ -646,7 +673,8 @@ void sim_carrier_handle(struct sim *sim, struct evhttp_request *req)
         sim_reply_error(req, 500, "error_rate: injected failure");
     } else {
         reply = cJSON_CreateObject();
-        cJSON_AddStringToObject(reply, "session_id", sim_carrier_place(sim, root, attempt));
+        cJSON_AddStringToObject(reply, "session_id",
+                                sim_carrier_place(sim, root, attempt, dial_us));
         sim_reply(req, 200, reply);
         return;    /* root now belongs to the call */
     }

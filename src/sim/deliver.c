@@ -29,6 +29,7 @@ struct sim_msg {
     int64_t signed_at;            /* Unix second the last try was signed at (0: none yet) */
     int last_status;
     char last_error[200];
+    int agent_status;             /* SIM_MSG_AGENT: the status reported (latency probe); else -1 */
 };
 
 static void sim_outq_kick(struct sim_outq *q);
@@ -210,6 +211,8 @@ static void sim_outq_kick(struct sim_outq *q)
     }
     m->tries++;
     q->in_flight = 1;
+    if (m->kind == SIM_MSG_AGENT && q->sim->probe.on)
+        sim_probe_agent_sent(q->sim, ((const struct sim_agent *)q->owner)->index, m->agent_status);
     if (sim_dialerd_request(q->sim, m->method, m->url, m->body, &m->signed_at, sim_outq_on_done,
                             q) < 0) {
         /* libcurl could not even start: as good as a refused connection, try again later. */
@@ -226,9 +229,10 @@ static void sim_outq_kick(struct sim_outq *q)
     }
 }
 
-/* Appends a message and starts it when it is the head. */
-void sim_outq_push(struct sim_outq *q, enum sim_msg_kind kind, const char *method,
-                   const char *url, char *body, cJSON *failed, int delay_ms)
+/* Appends a message and starts it when it is the head; agent_status: an agent report's, else -1. */
+static void sim_outq_push_tagged(struct sim_outq *q, enum sim_msg_kind kind, const char *method,
+                                 const char *url, char *body, cJSON *failed, int delay_ms,
+                                 int agent_status)
 {
     struct sim_msg *m = util_xcalloc(1, sizeof(*m));
 
@@ -237,6 +241,7 @@ void sim_outq_push(struct sim_outq *q, enum sim_msg_kind kind, const char *metho
     m->url = util_xstrdup(url);
     m->body = body;
     m->failed = failed;
+    m->agent_status = agent_status;
     m->born_ms = util_mono_ms();
     m->due_ms = m->born_ms + delay_ms;
     if (q->tail)
@@ -247,6 +252,20 @@ void sim_outq_push(struct sim_outq *q, enum sim_msg_kind kind, const char *metho
     q->sim->n_msgs++;
     if (q->head == m)
         sim_outq_kick(q);
+}
+
+/* Appends a message and starts it when it is the head. */
+void sim_outq_push(struct sim_outq *q, enum sim_msg_kind kind, const char *method,
+                   const char *url, char *body, cJSON *failed, int delay_ms)
+{
+    sim_outq_push_tagged(q, kind, method, url, body, failed, delay_ms, -1);
+}
+
+/* An agent's status report: PUT, no delay, tagged with the status for the latency probe. */
+void sim_outq_push_agent(struct sim_outq *q, const char *url, char *body, cJSON *failed,
+                         int status)
+{
+    sim_outq_push_tagged(q, SIM_MSG_AGENT, "PUT", url, body, failed, 0, status);
 }
 
 /* Nothing left to send. */

@@ -343,6 +343,7 @@ cJSON *sim_stats_json(const struct sim *sim)
     sim_mode_left(modes, "carrier_for_ms", &sim->carrier);
     sim_mode_left(modes, "sms_for_ms", &sim->sms);
     cJSON_AddNumberToObject(modes, "error_rate", sim->error_rate);
+    sim_probe_stats(sim, o);
     return o;
 }
 

@@ -31,6 +31,9 @@ struct sim_args {
     const char *time_scale;
     const char *log_level;
     int print_sql;
+    const char *instant;          /* --instant-agentless STATUS */
+    int instant_ringing;
+    int probe;
 };
 
 /* Simulated seconds since start. */
@@ -78,6 +81,7 @@ static void sim_usage(FILE *fp)
           "                  [--sms-listen HOST:PORT] [--control-listen HOST:PORT]\n"
           "                  [--log TRUTH.jsonl] [--token TOKEN] [--event-secret SECRET]\n"
           "                  [--seed N] [--time-scale X]\n"
+          "                  [--instant-agentless STATUS [--instant-ringing]] [--probe-free-to-dial]\n"
           "                  [--log-level debug|info|warn|error]\n"
           "       dialer-sim -s SCENARIO.json --print-sql\n"
           "\n"
@@ -94,6 +98,14 @@ static void sim_usage(FILE *fp)
           "                           dialerd's event_secrets)\n"
           "      --seed N             overrides the scenario's seed\n"
           "      --time-scale X       overrides sim.time_scale (simulated seconds per real second)\n"
+          "      --instant-agentless STATUS\n"
+          "                           every agentless dial ends at once as STATUS (a non-answer\n"
+          "                           status: notAnswer, busy, ...), one `ended` event, no draws;\n"
+          "                           dials with a skill group follow the scenario (benchmarks)\n"
+          "      --instant-ringing    with --instant-agentless: a `ringing` event before `ended`\n"
+          "      --probe-free-to-dial pairs each agent \"free\" report sent with the next dial for\n"
+          "                           the scenario's skill group; `probe` lines in the log with\n"
+          "                           latency_us, counts under \"probe\" in /stats\n"
           "      --print-sql          prints idempotent SQL creating the skill group and agents, exits\n"
           "  -h, --help               this text\n", fp);
 }
@@ -200,6 +212,9 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a)
         { "time-scale", required_argument, NULL, 'x' },
         { "log-level", required_argument, NULL, 'L' },
         { "print-sql", no_argument, NULL, 'P' },
+        { "instant-agentless", required_argument, NULL, 'I' },
+        { "instant-ringing", no_argument, NULL, 'R' },
+        { "probe-free-to-dial", no_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -221,6 +236,9 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a)
         case 'x': a->time_scale = optarg; break;
         case 'L': a->log_level = optarg; break;
         case 'P': a->print_sql = 1; break;
+        case 'I': a->instant = optarg; break;
+        case 'R': a->instant_ringing = 1; break;
+        case 'F': a->probe = 1; break;
         case 'h': sim_usage(stdout); exit(0);
         default: sim_usage(stderr); return 2;
         }
@@ -239,6 +257,17 @@ static int sim_parse_args(int argc, char **argv, struct sim_args *a)
     }
     if (a->print_sql)
         return 0;
+    if (a->instant && !scenario_is_non_answer_status(a->instant)) {
+        fprintf(stderr, "dialer-sim: --instant-agentless %s: accepted a non-answer end status: "
+                "notAnswer, userReject, powerOff, numberNotExist, busy, outOfCredit, "
+                "operatorError, notInService, clientError, carrierBlocked, numberInvalid, "
+                "callRestricted, areaRestricted\n", a->instant);
+        return 2;
+    }
+    if (a->instant_ringing && a->instant == NULL) {
+        fprintf(stderr, "dialer-sim: --instant-ringing: accepted only with --instant-agentless STATUS\n");
+        return 2;
+    }
     if ((a->token && a->token[0] == '\0') || (a->event_secret && a->event_secret[0] == '\0')) {
         fprintf(stderr, "dialer-sim: --token and --event-secret need a non-empty value\n");
         return 2;
@@ -436,6 +465,9 @@ int main(int argc, char **argv)
         snprintf(sim.auth_header, n, "Authorization: Bearer %s", args.token);
     }
     sim.event_secret = args.event_secret;
+    sim.instant_status = args.instant;
+    sim.instant_ringing = args.instant_ringing;
+    sim.probe.on = args.probe;
     sim.start_mono_ms = util_mono_ms();
     sim.start_wall_ms = util_wall_ms();
     sim.ctl_rng = sim.sc.seed ^ 0x243f6a8885a308d3ULL;
@@ -463,6 +495,10 @@ int main(int argc, char **argv)
              sim.sms.handle ? sim.sms.host : "-", sim.sms.port,
              sim.control.handle ? sim.control.host : "-", sim.control.port, log_q(sim.sc.name),
              (unsigned long long)sim.sc.seed, sim.sc.sim.time_scale, log_q(sim.dialerd_url));
+    if (sim.instant_status || sim.probe.on)
+        log_info("sim.bench_modes", "instant_agentless=%s instant_ringing=%d probe_free_to_dial=%d",
+                 log_q(sim.instant_status ? sim.instant_status : "-"), sim.instant_ringing,
+                 sim.probe.on);
     sim_truth_start(&sim);
     sim_acd_setup(&sim);
     sim_acd_schedule(&sim);

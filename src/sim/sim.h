@@ -64,6 +64,9 @@ void sim_outq_cleanup(struct sim_outq *q);
  */
 void sim_outq_push(struct sim_outq *q, enum sim_msg_kind kind, const char *method,
                    const char *url, char *body, struct cJSON *failed, int delay_ms);
+/* The same for an agent's status report: `status` tells the latency probe what went out. */
+void sim_outq_push_agent(struct sim_outq *q, const char *url, char *body, struct cJSON *failed,
+                         int status);
 /* Whether nothing is queued or in flight. */
 int sim_outq_idle(const struct sim_outq *q);
 /* Messages queued or in flight over the whole simulator. */
@@ -172,6 +175,7 @@ struct sim_call {
     char agent_id_buf[96];
     struct event *timer;
     struct sim_outq outq;               /* its events */
+    int instant;                        /* --instant-agentless: ends at its first timer */
 };
 
 /* POST /calls on the carrier listener. */
@@ -228,6 +232,35 @@ struct cJSON *sim_stats_json(const struct sim *sim);
 void sim_sms_handle(struct sim *sim, struct evhttp_request *req);
 void sim_control_handle(struct sim *sim, struct evhttp_request *req);
 
+/* ---- latency probe (probe.c): agent "free" report sent -> next dial arriving ---- */
+
+#define SIM_PROBE_PENDING 256
+
+/*
+ * --probe-free-to-dial: each agent status report "free" is timed when it is handed to the
+ * HTTP client; the next dial for the scenario's skill group that the carrier accepts is
+ * paired with the oldest such report still waiting (first in, first out) and written to the
+ * ground-truth log as a `probe` line with the time between the two. A report is dropped
+ * unpaired when the same agent reports another status first. Meant for one free agent at a
+ * time (progressive, callout_rate 1), where each pair is unambiguous.
+ */
+struct sim_probe {
+    int on;
+    int agent[SIM_PROBE_PENDING];       /* agent index of each waiting report, FIFO ring */
+    int64_t sent_us[SIM_PROBE_PENDING]; /* monotonic microseconds it was handed to libcurl */
+    int head, count;
+    long samples, unpaired_dials, unpaired_frees;
+};
+
+/* Monotonic microseconds. */
+int64_t sim_mono_us(void);
+/* An agent's status report is going out now (every try). */
+void sim_probe_agent_sent(struct sim *sim, int agent_index, int status);
+/* A dial was accepted (arrival time dial_us): pairs it with a waiting "free" report. */
+void sim_probe_dial(struct sim *sim, const struct sim_call *c, int64_t dial_us);
+/* The probe's counters for /stats, or nothing when the probe is off. */
+void sim_probe_stats(const struct sim *sim, struct cJSON *o);
+
 /* ---- the simulator ---- */
 
 #define SIM_N_END_STATUS 16
@@ -280,6 +313,10 @@ struct sim {
     int64_t last_stats_ms;        /* monotonic: last summary line */
     int64_t drain_deadline_ms;
     struct sim_stats st;
+    /* Benchmark modes (tests/perf/bench_throughput.sh); all off by default. */
+    const char *instant_status;   /* --instant-agentless: agentless dials end at once so */
+    int instant_ringing;          /* --instant-ringing: ... after a ringing event */
+    struct sim_probe probe;       /* --probe-free-to-dial */
 };
 
 /* Simulated seconds since the start. */
