@@ -90,6 +90,7 @@ struct agent {
     int64_t connected_ms;          /* Unix ms of its latest `connected` event (stale statuses) */
     int64_t busy_call;             /* the connected call busy_since belongs to; 0 = not known */
     int await_busy;                /* connected to a call before being reported busy for it */
+    double db_since;               /* status_since (Unix s) of the newest status row applied */
     int64_t groups[SCHED_MAX_GROUPS];
     int prios[SCHED_MAX_GROUPS];
     int n_groups;
@@ -182,6 +183,7 @@ struct sched {
     /* Writes gathered over one turn of the event loop and sent as one statement each. */
     struct store_batch *dialed_b, *finish_b;
     struct sched_req **finish_rq;  /* the ends in finish_b, in order */
+    int dialed_out, finish_out;    /* batch statements waiting for their commit */
     int finish_cap;
     struct event *flush_ev;
     struct sched_stats st;
@@ -226,6 +228,7 @@ static const char *sched_copy(char *dst, size_t len, const char *src)
 
 static void sched_kick(struct sched *s);
 static void sched_flush_soon(struct sched *s);
+static void sched_flush(struct sched *s);
 static int campaign_open_zones(struct sched *s, struct campaign *c, double now, const char **out);
 static void sched_call_end(struct call *c, const char *end_status, int64_t ended_ms,
                            const char *hangup_side, const char *keys, int seq,
@@ -446,6 +449,7 @@ static void agents_apply_rows(struct sched *s, const struct db_result *r, int fu
         const char *id = db_result_value(r, i, 0), *st = db_result_value(r, i, 1);
         int64_t sg = db_result_int(r, i, 3, 0);
         int prio = (int)db_result_int(r, i, 4, 5), status;
+        double since;
 
         if (id == NULL || st == NULL)
             continue;
@@ -460,8 +464,12 @@ static void agents_apply_rows(struct sched *s, const struct db_result *r, int fu
             cur->n_groups = 0;
             cur->seen = 1;
             status = agent_status_parse(st);
-            if (status >= 0)
+            since = db_result_value(r, i, 2) ? atof(db_result_value(r, i, 2)) : 0;
+            /* A row read before this instance's own newer write committed is stale. */
+            if (status >= 0 && since >= cur->db_since) {
+                cur->db_since = since;
                 agent_report(s, cur, (enum agent_status)status, now);
+            }
         }
         if (sg > 0 && cur->n_groups < SCHED_MAX_GROUPS) {
             cur->groups[cur->n_groups] = sg;
@@ -1822,8 +1830,10 @@ static void dialed_batch_written(const struct db_result *r, void *arg)
     struct sched *s = arg;
 
     s->writes--;
+    s->dialed_out--;
     if (!db_result_ok(r))
         log_warn("call.dialed_write", "error=%s", log_q(db_result_error(r)));
+    sched_flush(s);
 }
 
 /* Batched ends came back: each request is answered with its own row. */
@@ -1833,6 +1843,7 @@ static void finish_batch_written(const struct db_result *r, void *arg)
     int ok = db_result_ok(r), rows = ok ? db_result_rows(r) : 0;
 
     fb->s->writes--;
+    fb->s->finish_out--;
     if (ok && rows != fb->n)
         log_error("call.finish_batch", "rows=%d ends=%d", rows, fb->n);
     for (int i = 0; i < fb->n; i++) {
@@ -1843,27 +1854,39 @@ static void finish_batch_written(const struct db_result *r, void *arg)
             call_finished(fb->rq[i], NULL, db_result_int(r, i, 1, 0), db_result_int(r, i, 2, 0),
                           db_result_int(r, i, 3, 0));
     }
-    free(fb);
+    {
+        struct sched *s = fb->s;
+        free(fb);
+        /* What gathered while this batch was out goes now. */
+        sched_flush(s);
+    }
 }
 
-/* Sends whatever the batches hold. */
+/*
+ * Sends what the batches hold. While a batch of a kind is out, more rows of that kind gather
+ * and go when it is back (a second one only once the batch is full): one statement per
+ * round trip rather than one per loop turn.
+ */
 static void sched_flush(struct sched *s)
 {
-    int n = store_batch_rows(s->finish_b);
+    int n = store_batch_rows(s->finish_b), nd = store_batch_rows(s->dialed_b);
 
-    if (store_batch_rows(s->dialed_b) > 0) {
-        if (store_batch_send(s->db, s->dialed_b, dialed_batch_written, s) == 0)
+    if (nd > 0 && (s->dialed_out == 0 || (nd >= SCHED_BATCH_MAX && s->dialed_out < 2))) {
+        if (store_batch_send(s->db, s->dialed_b, dialed_batch_written, s) == 0) {
             s->writes++;
-        else
+            s->dialed_out++;
+        } else {
             log_warn("call.dialed_write", "error=%s", log_q("the database is unreachable"));
+        }
     }
-    if (n > 0) {
+    if (n > 0 && (s->finish_out == 0 || (n >= SCHED_BATCH_MAX && s->finish_out < 2))) {
         struct finish_batch *fb = util_xcalloc(1, sizeof(*fb) + (size_t)n * sizeof(fb->rq[0]));
         fb->s = s;
         fb->n = n;
         memcpy(fb->rq, s->finish_rq, (size_t)n * sizeof(fb->rq[0]));
         if (store_batch_send(s->db, s->finish_b, finish_batch_written, fb) == 0) {
             s->writes++;
+            s->finish_out++;
         } else {
             for (int i = 0; i < n; i++)
                 call_finished(fb->rq[i], "the database is unreachable", 0, 0, 0);
@@ -2181,8 +2204,12 @@ static void agent_status_written(const struct db_result *r, void *arg)
         return;
     }
     a = hmap_get(s->agents, rq->agent_id);
-    if (a)
+    if (a) {
+        double since = db_result_value(r, 0, 0) ? atof(db_result_value(r, 0, 0)) : 0;
+        if (since > a->db_since)
+            a->db_since = since;
         agent_report(s, a, (enum agent_status)agent_status_parse(rq->status), sched_now());
+    }
     sched_req_done(rq, 200, API_OK, "ok");
 }
 

@@ -249,9 +249,14 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         " DELETE FROM dialer.instances WHERE name = $1"
         " RETURNING (SELECT count(*) FROM l)", 1 },
     [STORE_ATTEMPTS_DIALED] = { "attempts_dialed",
-        "UPDATE dialer.attempts t SET dialed_at = coalesce(t.dialed_at, now()),"
-        "       session_id = coalesce(t.session_id, r.sid)"
-        "  FROM unnest($1::bigint[], $2::text[]) AS r (id, sid) WHERE t.id = r.id", 2 },
+        /* Rows are locked in id order, as the ends' batches lock them: no deadlock. */
+        "WITH lk AS MATERIALIZED ("
+        "  SELECT x.id, r.sid FROM unnest($1::bigint[], $2::text[]) AS r (id, sid)"
+        "    JOIN dialer.attempts x ON x.id = r.id ORDER BY x.id FOR UPDATE OF x"
+        ")"
+        " UPDATE dialer.attempts t SET dialed_at = coalesce(t.dialed_at, now()),"
+        "       session_id = coalesce(t.session_id, lk.sid)"
+        "  FROM lk WHERE t.id = lk.id", 2 },
     /*
      * Attempt ends, many per statement: each attempt (if not ended yet), its callee's next
      * state (if still calling this attempt) and its SMS (once per trigger) in one transaction.
@@ -263,6 +268,10 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "                       $11::text[], $12::int[], $13::smallint[], $14::float8[]) WITH ORDINALITY"
         "    AS r (id, ended_ms, end_status, success, ringing_ms, answered_ms, connected_ms, agent_id,"
         "          hangup_side, keys, session_id, seq, callee_state, delay_s, ord)"
+        /* Attempts locked in id order (two batches on two connections may share rows). */
+        "), lk AS MATERIALIZED ("
+        "  SELECT x.id FROM dialer.attempts x WHERE x.id = ANY ($1::bigint[]) AND x.ended_at IS NULL"
+        "   ORDER BY x.id FOR UPDATE"
         "), a AS ("
         "  UPDATE dialer.attempts t SET ended_at = to_timestamp(r.ended_ms / 1000), end_status = r.end_status,"
         "         success = r.success,"
@@ -272,13 +281,14 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "         agent_id = coalesce(r.agent_id, t.agent_id), hangup_side = coalesce(r.hangup_side, t.hangup_side),"
         "         keys = coalesce(r.keys, t.keys), session_id = coalesce(t.session_id, r.session_id),"
         "         last_seq = greatest(t.last_seq, r.seq)"
-        "    FROM r WHERE t.id = r.id AND t.ended_at IS NULL"
+        "    FROM r JOIN lk ON lk.id = r.id WHERE t.id = r.id AND t.ended_at IS NULL"
         "  RETURNING t.id, t.campaign_id, t.callee_id, t.attempt_no, t.end_status, r.callee_state, r.delay_s"
         "), c AS ("
         "  UPDATE dialer.callees SET state = a.callee_state, last_end_status = a.end_status,"
         "         next_attempt_at = CASE WHEN a.callee_state = 4"
         "                                THEN now() + make_interval(secs => a.delay_s) END"
-        "    FROM a WHERE callees.id = a.callee_id AND callees.state = 3"
+        /* "state + 0": by primary key, not a scan of the state-3 partial index. */
+        "    FROM a WHERE callees.id = a.callee_id AND callees.state + 0 = 3"
         "     AND callees.attempts = a.attempt_no"
         "  RETURNING callees.id"
         "), s AS ("
