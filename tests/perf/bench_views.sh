@@ -122,9 +122,10 @@ WITH picked AS (
 SELECT count(*) FROM ins;
 SQL
 
-# One call's life after its claim, as dialerd writes it (src/store.c: attempt_dialed,
-# attempt_event for ringing / answered / connected, attempt_finish with the callee's outcome):
-# five statements, each its own transaction. The attempt comes from a sequence over the
+# One call's life after its claim, one write per statement (src/store.c: the dial mark,
+# attempt_event for ringing / answered / connected, the end with the callee's outcome): five
+# statements, each its own transaction. dialerd batches the dial marks and the ends of many
+# calls into one statement each, so this is the per-call worst case of the trigger cost. The attempt comes from a sequence over the
 # attempts the claims inserted.
 cat >"$work/events.sql" <<'SQL'
 SELECT nextval('bench_attempt') AS k \gset

@@ -73,8 +73,9 @@ select tap.is((select callee_count from dialer.campaign_progress where campaign_
 select pg_temp.drift_is_empty('after the REST batch import the counters equal a recount');
 
 -- dialerd's statements ----------------------------------------------------------------------------
--- As in src/store.c (claim in insertion order, attempt_dialed, attempt_event, attempt_finish,
--- attempt_revert), with no SMS triggers. Each runs as its own statement.
+-- The one-attempt forms of src/store.c's writes (claim in insertion order, attempts_dialed,
+-- attempt_event, attempts_finish, attempt_revert), with no SMS triggers. Each runs as its own
+-- statement; dialerd batches the dial marks and the ends over many attempts.
 
 prepare claim (bigint, int) as
 with picked as (
