@@ -174,8 +174,10 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "            AND NOT EXISTS (SELECT 1 FROM dialer.leases l"
         "                             WHERE l.pool = dialer.attempt_pool(a.skill_group_id, a.campaign_id)"
         "                               AND l.owner <> $1 AND dialer.instance_alive(l.owner))))"
+        /* Rings are timed from the dial that went out (retries may send it late). */
         "   AND ((a.answered_at IS NULL"
-        "         AND a.created_at < now() - make_interval(secs => c.ring_timeout_s + $2::float8))"
+        "         AND coalesce(a.dialed_at, a.created_at)"
+        "             < now() - make_interval(secs => c.ring_timeout_s + $2::float8))"
         "        OR a.created_at < now() - make_interval(secs => $3::float8))"
         " ORDER BY a.id LIMIT 500", 3 },
     [STORE_ZONE_SECONDS] = { "zone_seconds",
