@@ -68,6 +68,7 @@ UNIT_TESTS += test_campaign_check
 UNIT_TESTS += test_sha256 test_auth test_push
 UNIT_TESTS += test_smsrule
 UNIT_TESTS += test_metrics
+UNIT_TESTS += test_pacing_tail
 # C programs the end-to-end suites drive against a real PostgreSQL.
 ITESTS     := itest_db
 
@@ -113,6 +114,12 @@ $(BUILD)/tests/itest_%: $(BUILD)/obj/tests/e2e/itest_%.o $(call obj,$(SHELL_SRC)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# The pacer's tail estimate is tested from inside (it includes src/pacing.c): nothing else.
+$(BUILD)/tests/test_pacing_tail: $(BUILD)/obj/tests/unit/test_pacing_tail.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lm
 
 # The benchmark's own tests link its model (everything but its main).
 $(BUILD)/tests/test_bench: $(BUILD)/obj/tests/unit/test_bench.o $(call obj,$(filter-out src/bench/main.c,$(BENCH_SRC)))

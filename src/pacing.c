@@ -15,9 +15,11 @@
  *    moment when no agent is free within the grace. Supply at time t is the free agents plus,
  *    per busy agent, the chance its call (and after-call work) ends by t given how long it has
  *    lasted; demand is the waiting calls plus, per ringing call, the chance it is answered by
- *    t given how long it has rung, plus the other new calls. Supply minus demand is treated as
- *    normal (sums of independent Bernoullis), averaged over when a live answer comes (the
- *    observed ring-time distribution). Calls are placed while that chance stays under θ.
+ *    t given how long it has rung, plus the other new calls. Supply minus demand is a sum of
+ *    independent Bernoullis: exact where no shortfall (or nothing but) is possible, a normal
+ *    curve corrected for skew near the middle, a saddlepoint estimate in the far tail; it is
+ *    averaged over when a live answer comes (the observed ring-time distribution). Calls are
+ *    placed while that chance stays under θ.
  *  - θ is steered so that the predicted abandon rate of the calls placed tracks an allowance;
  *  - the allowance comes from the budget left in the campaign's abandon window: aim a little
  *    under the target, spend banked budget slowly, tighten when over.
@@ -34,6 +36,8 @@
 #define PACER_MAX_NEW 512          /* most calls one decision places */
 #define PACER_REFRESH_S 2.0        /* decision points and supply tables are this fresh */
 #define PACER_WRAP_Q 4             /* after-call work quantiles averaged over */
+#define PACER_SP_BELOW 1e-3        /* shortfall chances under this get the saddlepoint */
+#define PACER_SP_SMAX 40.0         /* bound on the saddlepoint: e^40 stays far from overflow */
 
 /* Four bins per octave from 0.1 s to 0.1 × 2^17 s (3.6 h): fine for ring times, wide enough
  * for handle times, and a bin is found from the float's exponent without a logarithm. */
@@ -44,6 +48,7 @@
 /* A distribution of durations that forgets with a half-life, but never below min_weight. */
 struct pdist {
     double edge[PD_BINS + 1];      /* lower edge of each bin; edge[PD_BINS] = PD_HI */
+    double inv_width[PD_BINS];     /* 1 / (edge[i + 1] - edge[i]) */
     double w[PD_BINS];
     double total;
     double cdf[PD_BINS + 1];
@@ -53,17 +58,84 @@ struct pdist {
     double min_weight;
 };
 
-/* The first three cumulants of a sum of independent Bernoulli variables. */
+/*
+ * Groups of nearly equal probability share a term: one bucket per octave of x below 1/2 and
+ * of 1 - x above it, read from the float's exponent (this runs for every group at every
+ * decision). Merging keeps the mean and only widens the spread (a sum of Bernoullis is the
+ * narrowest at equal mean when their probabilities differ), so the tail it gives errs on the
+ * careful side, and it bounds the terms every step of the saddlepoint search goes through.
+ */
+#define PM_BUCKETS 128
+
+/* The bucket of probability x, 0 < x < 1: under 64 for x < 1/2, from 64 up for x >= 1/2. */
+static int pm_bucket(double x)
+{
+    double y = x < 0.5 ? x : 1 - x;
+    uint64_t bits;
+    int e;
+
+    memcpy(&bits, &y, sizeof(bits));
+    e = (int)((bits >> 52) & 0x7ff) - 1023;   /* y < 1/2: e <= -1 */
+    if (e < -(PM_BUCKETS / 2) + 1)
+        e = -(PM_BUCKETS / 2) + 1;
+    return x < 0.5 ? PM_BUCKETS / 2 + e : PM_BUCKETS / 2 - 1 - e;
+}
+
+/*
+ * A count that is a constant plus sums of independent Bernoulli variables, kept both as its
+ * first three cumulants (for the quick normal estimate) and as the groups themselves (count,
+ * probability), for the saddlepoint estimate of its far tail. Groups that are certain (x near
+ * 1) go into the constant and those that are impossible are dropped.
+ */
 struct pmoments {
     double mean, var, k3;
+    double c;                      /* the certain part */
+    double span;                   /* how many of the uncertain ones there are */
+    int n;
+    double cnt[PM_BUCKETS], sx[PM_BUCKETS];   /* per term: count, and count × probability */
+    double x[PM_BUCKETS];          /* per term: probability, once pm_finish() has run */
+    short at[PM_BUCKETS];          /* term of each bucket, -1 for none yet */
 };
+
+/* Resets to the constant c. */
+static void pm_init(struct pmoments *m, double c)
+{
+    m->mean = m->c = c;
+    m->var = m->k3 = m->span = 0;
+    m->n = 0;
+    memset(m->at, 0xff, sizeof(m->at));
+}
 
 /* Adds n independent Bernoulli(x) variables. */
 static void pm_add(struct pmoments *m, double n, double x)
 {
+    int b, j;
+
+    if (!(n > 0) || !(x > 1e-12))
+        return;
     m->mean += n * x;
     m->var += n * x * (1 - x);
     m->k3 += n * x * (1 - x) * (1 - 2 * x);
+    if (x >= 1 - 1e-12) {
+        m->c += n;
+        return;
+    }
+    m->span += n;
+    b = pm_bucket(x);
+    j = m->at[b];
+    if (j < 0) {
+        j = m->at[b] = (short)m->n++;
+        m->cnt[j] = m->sx[j] = 0;
+    }
+    m->cnt[j] += n;
+    m->sx[j] += n * x;
+}
+
+/* Sets each term's probability once every group is in. */
+static void pm_finish(struct pmoments *m)
+{
+    for (int j = 0; j < m->n; j++)
+        m->x[j] = m->sx[j] / m->cnt[j];
 }
 
 /* Windowed counts of live answers and abandons (for the abandon budget). */
@@ -88,6 +160,8 @@ struct pacer {
     int tab_ok;                    /* the tables below are current */
     double talk_tab[PD_BINS][PACER_POINTS];   /* P(free in time) on the call, by elapsed bin */
     double wrap_tab[PD_BINS][PACER_POINTS];   /* the same in after-call work */
+    unsigned char talk_done[PD_BINS], wrap_done[PD_BINS];   /* rows filled since the refresh */
+    double tab_wq[PACER_WRAP_Q], tab_mean_t, tab_mean_w;    /* what the rows are filled from */
     long answers, handles, splits; /* all-time counts, for the warm-up */
     struct pbudget budget;
     double theta;                  /* marginal abandon risk allowed for one more call */
@@ -142,6 +216,8 @@ static void pd_init(struct pdist *d, double half_life, double min_weight)
     memset(d, 0, sizeof(*d));
     for (int i = 0; i <= PD_BINS; i++)
         d->edge[i] = pd_edge_calc(i);
+    for (int i = 0; i < PD_BINS; i++)
+        d->inv_width[i] = 1 / (d->edge[i + 1] - d->edge[i]);
     d->half_life = half_life;
     d->min_weight = min_weight;
     d->dirty = 1;
@@ -182,10 +258,10 @@ static void pd_decay(struct pdist *d, double now)
     f = pacer_decay_floor(f, d->total, d->min_weight);
     if (f >= 1.0)
         return;
+    /* Every weight scales alike: the cumulative table stays as it is. */
     for (int i = 0; i < PD_BINS; i++)
         d->w[i] *= f;
     d->total *= f;
-    d->dirty = 1;
 }
 
 /* Adds one observation. */
@@ -202,14 +278,15 @@ static void pd_add(struct pdist *d, double now, double x)
 /* Rebuilds the cumulative table after changes. */
 static void pd_prepare(struct pdist *d)
 {
-    double acc = 0;
+    double acc = 0, inv;
 
     if (!d->dirty)
         return;
+    inv = d->total > 0 ? 1 / d->total : 0;
     d->cdf[0] = 0;
     for (int i = 0; i < PD_BINS; i++) {
         acc += d->w[i];
-        d->cdf[i + 1] = d->total > 0 ? acc / d->total : 0;
+        d->cdf[i + 1] = acc * inv;
     }
     d->dirty = 0;
 }
@@ -218,16 +295,13 @@ static void pd_prepare(struct pdist *d)
 static double pd_cdf(const struct pdist *d, double x)
 {
     int i;
-    double lo, hi;
 
     if (x <= 0 || d->total <= 0)
         return 0;
     if (x >= PD_HI)
         return 1;
     i = pd_bin_in(d->edge, x);
-    lo = d->edge[i];
-    hi = d->edge[i + 1];
-    return d->cdf[i] + (d->cdf[i + 1] - d->cdf[i]) * (x - lo) / (hi - lo);
+    return d->cdf[i] + (d->cdf[i + 1] - d->cdf[i]) * (x - d->edge[i]) * d->inv_width[i];
 }
 
 /* The q-quantile (0 < q < 1). */
@@ -483,19 +557,121 @@ static double pacer_tail(double z)
 }
 
 /*
- * P(supply - demand - k new answers < 1): no agent left for the k-th new call. Normal with a
- * one-term Edgeworth correction for skew: answers from many calls each unlikely to be answered
- * pile up in a right tail that a plain normal curve underestimates, and with small targets
- * that tail is where decisions are made.
+ * One side's share of K'(s) and K''(s) (and of K(s) when k0 is given) for the cumulant
+ * generating function K of D = supply - demand - new calls; sign is +1 for supply, -1 for the
+ * others. Every term of a side tilts by the same e^(sign s), so a Newton step costs one
+ * division per term and no exponential.
+ */
+static void pacer_cgf_side(const struct pmoments *m, double sign, double e, double *k0,
+                           double *k1, double *k2)
+{
+    for (int j = 0; j < m->n; j++) {
+        double x = m->x[j], den = 1 - x + x * e, pi = x * e / den;
+        if (k0)
+            *k0 += m->cnt[j] * log(den);
+        *k1 += sign * m->cnt[j] * pi;
+        *k2 += m->cnt[j] * pi * (1 - pi);
+    }
+}
+
+/* K'(s), K''(s) and, when k0 is given, K(s) of D. */
+static void pacer_cgf(const struct pmoments *sup, const struct pmoments *dem, int k, double q,
+                      double s, double *k0, double *k1, double *k2)
+{
+    double c = sup->c - dem->c, ep = exp(s), em = 1 / ep;
+
+    if (k0)
+        *k0 = c * s;
+    *k1 = c;
+    *k2 = 0;
+    pacer_cgf_side(sup, 1, ep, k0, k1, k2);
+    pacer_cgf_side(dem, -1, em, k0, k1, k2);
+    if (k > 0 && q > 1e-12) {
+        double den = 1 - q + q * em, pi = q * em / den;
+        if (k0)
+            *k0 += k * log(den);
+        *k1 -= k * pi;
+        *k2 += k * pi * (1 - pi);
+    }
+}
+
+/*
+ * P(D < 1) by the saddlepoint approximation for lattice variables (Lugannani-Rice with Daniels'
+ * continuity correction): accurate to a few per cent where a normal curve, even corrected for
+ * skew, is off by orders of magnitude. Returns -1 where it does not apply (D's mean too near
+ * the boundary); the caller then keeps its normal estimate.
+ */
+static double pacer_shortfall_sp(const struct pmoments *sup, const struct pmoments *dem, int k,
+                                 double q, double mu, double var, double *hint)
+{
+    double s, lo, hi, k0, k1, k2, w, u, r;
+
+    if (fabs(mu - 0.5) < 1e-6 * (1 + mu))
+        return -1;
+    /* K'(s) = 0.5 by Newton, kept inside a bracket that tightens as it goes: K' rises with
+     * s and the root lies on the side of 0 away from the mean. It starts from the root found
+     * for a neighbouring count of new calls when there is one, else from the normal curve's.
+     * Steps are bounded so that the first ones, from far off, cannot overshoot into overflow;
+     * the search stops when a step moves s by under 1e-4 of itself, which moves the chance by
+     * about as little. */
+    lo = mu > 0.5 ? -PACER_SP_SMAX : 0;
+    hi = mu > 0.5 ? 0 : PACER_SP_SMAX;
+    s = *hint;
+    if (!(s > lo && s < hi))
+        s = (0.5 - mu) / (var > 0.04 ? var : 0.04);
+    if (!(s > lo && s < hi))
+        s = 0.5 * (lo + hi);
+    for (int i = 0; i < 60; i++) {
+        double step;
+        pacer_cgf(sup, dem, k, q, s, NULL, &k1, &k2);
+        if (k1 < 0.5)
+            lo = s;
+        else
+            hi = s;
+        step = k2 > 1e-300 ? (0.5 - k1) / k2 : 0;
+        if (step > 2)
+            step = 2;
+        if (step < -2)
+            step = -2;
+        if (!(s + step > lo && s + step < hi))
+            step = 0.5 * (lo + hi) - s;
+        s += step;
+        if (fabs(step) < 1e-2 * fabs(s) || hi - lo < 1e-9)
+            break;
+    }
+    *hint = s;
+    pacer_cgf(sup, dem, k, q, s, &k0, &k1, &k2);
+    w = 2 * (0.5 * s - k0);
+    if (!(w > 0) || !(k2 > 0) || fabs(s) < 1e-4)
+        return -1;
+    w = s < 0 ? -sqrt(w) : sqrt(w);
+    u = 2 * sinh(0.5 * s) * sqrt(k2);
+    r = 0.5 * erfc(-w / M_SQRT2) + exp(-0.5 * w * w) / sqrt(2 * M_PI) * (1 / w - 1 / u);
+    if (!isfinite(r))
+        return -1;
+    return r < 0 ? 0 : r > 1 ? 1 : r;
+}
+
+/*
+ * P(supply - demand - k new answers < 1): no agent left for the k-th new call. Near the middle
+ * a normal curve with a one-term Edgeworth correction for skew is good and cheap; in the tail,
+ * where decisions at small abandon targets are made, answers from many calls each unlikely to
+ * be answered pile up far beyond what that curve says, so the saddlepoint estimate takes over.
  */
 static double pacer_shortfall(const struct pmoments *sup, const struct pmoments *dem, int k,
-                              double q)
+                              double q, double *hint)
 {
     double mu = sup->mean - dem->mean - k * q;
     double var = sup->var + dem->var + k * q * (1 - q);
     double k3 = sup->k3 - dem->k3 - k * q * (1 - q) * (1 - 2 * q);
-    double sd, z, g, r;
+    double sd, z, g, r, sp;
 
+    /* Counts are whole numbers: when no outcome can fall below 1, or none reach it, the chance
+     * is exact. Free agents beyond the calls that could take them are never a risk. */
+    if (sup->c - dem->c - dem->span - (q > 1e-12 ? k : 0) > 0.5 + 1e-9)
+        return 0;
+    if (sup->c + sup->span - dem->c < 0.5 - 1e-9)
+        return 1;
     if (var < 0.04)
         var = 0.04;
     sd = sqrt(var);
@@ -506,7 +682,11 @@ static double pacer_shortfall(const struct pmoments *sup, const struct pmoments 
     if (g < -1)
         g = -1;
     r = pacer_tail(-z) - g / 6 * (z * z - 1) * exp(-0.5 * z * z) / sqrt(2 * M_PI);
-    return r < 0 ? 0 : r > 1 ? 1 : r;
+    r = r < 0 ? 0 : r > 1 ? 1 : r;
+    if (r >= PACER_SP_BELOW)
+        return r;
+    sp = pacer_shortfall_sp(sup, dem, k, q, mu, var, hint);
+    return sp >= 0 ? sp : r;
 }
 
 /* P(a busy agent that has handled for e seconds is free within t more). */
@@ -551,15 +731,18 @@ static double pacer_talk_free_by(const struct pacer *pc, double e, double t, con
     return acc / nq;
 }
 
-/* P(a call that has rung r seconds without resolving is answered live within t more). */
-static double pacer_answer_by(const struct pacer *pc, double p, double r, double t)
+/*
+ * P(a call that has rung r seconds without resolving is answered live within t[i] more), for
+ * each of the decision points.
+ */
+static void pacer_answer_by(const struct pacer *pc, double p, double r, const double *t,
+                            double *out)
 {
     double fl = pd_cdf(&pc->ring_live, r), ff = pd_cdf(&pc->ring_fail, r);
     double alive = p * (1 - fl) + (1 - p) * (1 - ff);
 
-    if (alive < 1e-6)
-        return 0;
-    return p * (pd_cdf(&pc->ring_live, r + t) - fl) / alive;
+    for (int i = 0; i < PACER_POINTS; i++)
+        out[i] = alive < 1e-6 ? 0 : p * (pd_cdf(&pc->ring_live, r + t[i]) - fl) / alive;
 }
 
 /* Counts elapsed times (now - since[j]) per distribution bin, with their sum per bin. */
@@ -587,8 +770,6 @@ static void pacer_group(const double *edge, const double *since, int n, double n
  */
 static void pacer_refresh(struct pacer *pc, double now, int split)
 {
-    double wq[PACER_WRAP_Q], mean_t, mean_w;
-
     if (pc->pts_t >= 0 && now >= pc->pts_t && now - pc->pts_t < PACER_REFRESH_S &&
         (!split || pc->tab_ok))
         return;
@@ -602,20 +783,34 @@ static void pacer_refresh(struct pacer *pc, double now, int split)
     pd_decay(&pc->wrap, now);
     pd_prepare(&pc->talk);
     pd_prepare(&pc->wrap);
-    mean_t = pd_mean(&pc->talk);
-    mean_w = pd_mean(&pc->wrap);
+    pc->tab_mean_t = pd_mean(&pc->talk);
+    pc->tab_mean_w = pd_mean(&pc->wrap);
     for (int q = 0; q < PACER_WRAP_Q; q++)
-        wq[q] = pd_quantile(&pc->wrap, (q + 0.5) / PACER_WRAP_Q);
-    for (int b = 0; b < PD_BINS; b++) {
-        /* The bin's geometric middle stands for every agent in it. */
-        double e = b == 0 ? PD_LO / 2 : pc->talk.edge[b] * 1.0905077326652577;
-        for (int i = 0; i < PACER_POINTS; i++) {
-            double t = pc->t_pts[i] + pc->p.grace_s;
-            pc->talk_tab[b][i] = pacer_talk_free_by(pc, e, t, wq, PACER_WRAP_Q, mean_t);
-            pc->wrap_tab[b][i] = pacer_wrap_free_by(pc, e, t, mean_w);
-        }
-    }
+        pc->tab_wq[q] = pd_quantile(&pc->wrap, (q + 0.5) / PACER_WRAP_Q);
+    /* Rows are filled when an agent is first seen in their bin: most bins hold nobody. */
+    memset(pc->talk_done, 0, sizeof(pc->talk_done));
+    memset(pc->wrap_done, 0, sizeof(pc->wrap_done));
     pc->tab_ok = 1;
+}
+
+/* Fills bin b's rows of the supply tables (talking if `wrapping` is 0, else after-call work). */
+static void pacer_tab_fill(struct pacer *pc, int b, int wrapping)
+{
+    /* The bin's geometric middle stands for every agent in it. */
+    double e = b == 0 ? PD_LO / 2 : pc->talk.edge[b] * 1.0905077326652577;
+
+    for (int i = 0; i < PACER_POINTS; i++) {
+        double t = pc->t_pts[i] + pc->p.grace_s;
+        if (wrapping)
+            pc->wrap_tab[b][i] = pacer_wrap_free_by(pc, e, t, pc->tab_mean_w);
+        else
+            pc->talk_tab[b][i] = pacer_talk_free_by(pc, e, t, pc->tab_wq, PACER_WRAP_Q,
+                                                    pc->tab_mean_t);
+    }
+    if (wrapping)
+        pc->wrap_done[b] = 1;
+    else
+        pc->talk_done[b] = 1;
 }
 
 /*
@@ -623,7 +818,7 @@ static void pacer_refresh(struct pacer *pc, double now, int split)
  * which agents are still on the call and which are in after-call work: those in after-call
  * work are nearly certain to be back soon, those on the call nearly certain not to be.
  */
-static void pacer_supply_split(const struct pacer *pc, const struct pacer_view *v,
+static void pacer_supply_split(struct pacer *pc, const struct pacer_view *v,
                                struct pmoments *sup)
 {
     int cnt_t[PD_BINS], cnt_w[PD_BINS];
@@ -642,6 +837,10 @@ static void pacer_supply_split(const struct pacer *pc, const struct pacer_view *
     for (int b = 0; b < PD_BINS; b++) {
         if (cnt_t[b] == 0 && cnt_w[b] == 0)
             continue;
+        if (cnt_t[b] > 0 && !pc->talk_done[b])
+            pacer_tab_fill(pc, b, 0);
+        if (cnt_w[b] > 0 && !pc->wrap_done[b])
+            pacer_tab_fill(pc, b, 1);
         for (int i = 0; i < PACER_POINTS; i++) {
             pm_add(&sup[i], cnt_t[b], pc->talk_tab[b][i]);
             pm_add(&sup[i], cnt_w[b], pc->wrap_tab[b][i]);
@@ -649,22 +848,27 @@ static void pacer_supply_split(const struct pacer *pc, const struct pacer_view *
     }
 }
 
-/* The abandon risk of the k-th extra call (k from 0), bias included. */
+/*
+ * The abandon risk of the k-th extra call (k from 0), bias included. Past `stop` the exact
+ * figure does not matter (the caller only learns that the call is too risky), so the sum
+ * stops as soon as it passes: it only grows.
+ */
 static double pacer_risk(const struct pmoments *sup, const struct pmoments *dem,
-                         const double *q_new, double bias, int k)
+                         const double *q_new, double bias, int k, double *hint, double stop)
 {
-    double risk = 0, r[PACER_POINTS], later = 0;
+    double risk = 0, later = 0, scale = bias / PACER_POINTS;
 
-    for (int i = 0; i < PACER_POINTS; i++)
-        r[i] = pacer_shortfall(&sup[i], &dem[i], k, q_new[i]);
     /* A new call answered at one point also holds its agent at every later point, where
      * calls answered after it need one: it costs the worst shortfall from there on. */
     for (int i = PACER_POINTS - 1; i >= 0; i--) {
-        if (r[i] > later)
-            later = r[i];
+        double r = pacer_shortfall(&sup[i], &dem[i], k, q_new[i], &hint[i]);
+        if (r > later)
+            later = r;
         risk += later;
+        if (risk * scale > stop)
+            break;
     }
-    return risk / PACER_POINTS * bias;
+    return risk * scale;
 }
 
 /*
@@ -677,15 +881,15 @@ static int pacer_count(struct pacer *pc, const struct pmoments *sup, const struc
                        const double *q_new, double bias, int cap)
 {
     int at[48], n = 0, lo, hi, j;
-    double rk[48];
+    double rk[48], hint[PACER_POINTS] = { 0 };   /* each point's last saddlepoint; 0: none */
 
-    rk[n] = pacer_risk(sup, dem, q_new, bias, 0);
+    rk[n] = pacer_risk(sup, dem, q_new, bias, 0, hint, pc->theta);
     at[n++] = 0;
     if (rk[0] > pc->theta)
         return 0;
     lo = 0;
     for (j = 1; j < cap; j *= 2) {
-        rk[n] = pacer_risk(sup, dem, q_new, bias, j);
+        rk[n] = pacer_risk(sup, dem, q_new, bias, j, hint, pc->theta);
         at[n++] = j;
         if (rk[n - 1] > pc->theta)
             break;
@@ -694,7 +898,7 @@ static int pacer_count(struct pacer *pc, const struct pmoments *sup, const struc
     hi = j < cap ? j : cap;
     while (hi - lo > 1) {
         int mid = lo + (hi - lo) / 2;
-        rk[n] = pacer_risk(sup, dem, q_new, bias, mid);
+        rk[n] = pacer_risk(sup, dem, q_new, bias, mid, hint, pc->theta);
         at[n++] = mid;
         if (rk[n - 1] > pc->theta)
             hi = mid;
@@ -784,10 +988,8 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
     for (int i = 0; i < PACER_POINTS; i++) {
         double t = pc->t_pts[i];
         t_pts[i] = t;
-        memset(&sup[i], 0, sizeof(sup[i]));
-        memset(&dem[i], 0, sizeof(dem[i]));
-        sup[i].mean = v->n_free;
-        dem[i].mean = v->n_waiting;
+        pm_init(&sup[i], v->n_free);
+        pm_init(&dem[i], v->n_waiting);
         q_new[i] = p * pd_cdf(&pc->ring_live, t);
     }
     /* Agents and calls are grouped by how long they have lasted (the distribution's bins):
@@ -808,6 +1010,7 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
         for (int i = 0, acc = 0; i < PACER_POINTS; i++) {
             acc += first[i];
             sup[i].mean += acc;
+            sup[i].c += acc;
         }
     } else if (split) {
         pacer_supply_split(pc, v, sup);
@@ -824,12 +1027,17 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
     }
     pacer_group(pc->ring_live.edge, v->ringing_since, v->n_ringing, now, cnt, sum);
     for (int b = 0; b < PD_BINS; b++) {
+        double a[PACER_POINTS];
         if (cnt[b] == 0)
             continue;
-        for (int i = 0; i < PACER_POINTS; i++) {
-            double a = pacer_answer_by(pc, p, sum[b] / cnt[b], t_pts[i]);
-            pm_add(&dem[i], cnt[b], a);
-        }
+        pacer_answer_by(pc, p, sum[b] / cnt[b], t_pts, a);
+        for (int i = 0; i < PACER_POINTS; i++)
+            pm_add(&dem[i], cnt[b], a[i]);
+    }
+
+    for (int i = 0; i < PACER_POINTS; i++) {
+        pm_finish(&sup[i]);
+        pm_finish(&dem[i]);
     }
 
     /* Middle and outer loops: θ follows the allowance through the predicted rate. */

@@ -63,7 +63,7 @@ int bench_policy_decide(struct bench_policy *p, const struct pacer_view *v, long
 #define BENCH_ABANDON_TARGET 0.03
 /* The least target `matched` is given when the VICIdial-style policy abandoned nothing. */
 #ifndef BENCH_MATCHED_MIN_TARGET
-#define BENCH_MATCHED_MIN_TARGET 0.00001
+#define BENCH_MATCHED_MIN_TARGET 1e-7
 #endif
 
 /* Drop-rate limit above which the VICIdial level is held at 1. */

@@ -327,6 +327,39 @@ static void feed(struct pacer *pc, double p, double handle_s)
 }
 
 /*
+ * At a target of 0.00001 % the pacer still gives every free agent a call (none of those can
+ * be abandoned: an agent is there for each), and beyond that only calls whose risk it can
+ * rule out: with the first ten calls all answered, the eleventh finds nobody.
+ */
+static void test_predictive_tiny(const struct pacer_params *base)
+{
+    struct pacer_params pp = *base;
+    struct pacer *pc;
+    struct pacer_view v;
+    double until[20];
+    int n, m;
+
+    pp.abandon_target = 1e-7;
+    pc = pacer_new(&pp);
+    feed(pc, 0.25, 100);
+    memset(&v, 0, sizeof(v));
+    v.now = 400;
+    v.n_free = 10;
+    n = pacer_decide(pc, &v);
+    ok(n >= 10, "target 1e-7, ten free agents and nothing ringing: ten calls at least");
+    ok(n <= 11, "... and at most one more (ten of ten answering is 0.25^10 = 1e-6)");
+    /* Twenty agents busy for good (told so) and two free: two calls and not one more. */
+    for (int i = 0; i < 20; i++)
+        until[i] = v.now + 3600;
+    v.n_free = 2;
+    v.n_busy = 20;
+    v.busy_until = until;
+    m = pacer_decide(pc, &v);
+    ok(m >= 2 && m <= 3, "two free agents, the rest busy for an hour: two or three calls");
+    pacer_free(pc);
+}
+
+/*
  * Told which busy agents are in after-call work, the pacer counts on them and not on those
  * still talking; a longer ACD grace lets it dial more; a tiny target makes it careful.
  */
@@ -390,6 +423,7 @@ static void test_predictive_split(const struct pacer_params *base)
     ok(careful < normal, "a tiny abandon target places fewer calls than 3 %");
     pacer_free(c);
     pacer_free(d);
+    test_predictive_tiny(base);
 }
 
 /* Predictive pacing: warm-up, agents about to be free, caps, the abandon budget. */
