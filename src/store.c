@@ -12,22 +12,25 @@
  * ended), so a repeated or late write changes nothing.
  */
 
-/* Claim in a given order: dialable rows, locked without waiting on rows another claim holds. */
-#define STORE_CLAIM_SQL(ORDER) \
+/*
+ * Claim in a given order (BY_ORDER_KEY "false": id, "true": order_key): dialable rows, locked
+ * without waiting on rows another claim holds. dialer.claimable_callees (sql/0008) chooses them
+ * and looks up their prior success: a prepared statement's generic plan follows the statistics,
+ * and after a bulk load they sent it through callees_pkey past every dialed row; the function's
+ * plan cannot leave the partial indexes. The lease test is a one-time filter, so without the
+ * lease the function is not called and no row is locked out of the owner's reach.
+ */
+#define STORE_CLAIM_SQL(BY_ORDER_KEY) \
     "WITH picked AS (" \
-    "  SELECT c.id FROM dialer.callees c" \
-    "   WHERE c.campaign_id = $1 AND c.state IN (0, 4)" \
-    "     AND (c.state = 0 OR c.next_attempt_at <= now())" \
-    "     AND NOT EXISTS (SELECT 1 FROM dialer.dnc d WHERE d.number = c.number)" \
-    "     AND ($7::text[] IS NULL OR coalesce(c.time_zone, $6) = ANY ($7::text[]))" \
-    "     AND EXISTS (SELECT 1 FROM dialer.leases l" \
+    "  SELECT p.id, p.prior_success" \
+    "    FROM dialer.claimable_callees($1::bigint, $2::int, " BY_ORDER_KEY ", $6::text, $7::text[]) p" \
+    "   WHERE EXISTS (SELECT 1 FROM dialer.leases l" \
     "                  WHERE l.pool = dialer.attempt_pool($4::bigint, $1::bigint)" \
     "                    AND l.owner = $5 AND l.expires_at > now())" \
-    "   ORDER BY " ORDER " LIMIT $2 FOR UPDATE OF c SKIP LOCKED" \
     "), upd AS (" \
     "  UPDATE dialer.callees c SET state = 3, attempts = c.attempts + 1" \
     "    FROM picked WHERE c.id = picked.id" \
-    "  RETURNING c.id, c.number, c.attempts, c.uui, c.variables, c.time_zone" \
+    "  RETURNING c.id, c.number, c.attempts, c.uui, c.variables, c.time_zone, picked.prior_success" \
     "), slot AS (" \
     "  SELECT upd.*, row_number() OVER (ORDER BY upd.id) AS rn FROM upd" \
     "), ins AS (" \
@@ -36,8 +39,7 @@
     "  RETURNING id, callee_id, caller" \
     ")" \
     " SELECT ins.id, s.id, s.number, s.attempts, s.uui, s.variables::text, ins.caller," \
-    "        EXISTS (SELECT 1 FROM dialer.attempts p WHERE p.callee_id = s.id AND p.success)," \
-    "        s.time_zone" \
+    "        s.prior_success, s.time_zone" \
     "   FROM ins JOIN slot s ON s.id = ins.callee_id ORDER BY s.rn"
 
 /*
@@ -106,8 +108,8 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         " WHERE a.id = $1 ORDER BY s.priority, s.skill_group_id", 1 },
     [STORE_CALLERS_LOAD] = { "callers_load",
         "SELECT number, max_concurrent, max_cps::float8, state FROM dialer.caller_numbers", 0 },
-    [STORE_CLAIM_ORDERED] = { "claim_ordered", STORE_CLAIM_SQL("c.id"), 7 },
-    [STORE_CLAIM_RANDOM] = { "claim_random", STORE_CLAIM_SQL("c.order_key"), 7 },
+    [STORE_CLAIM_ORDERED] = { "claim_ordered", STORE_CLAIM_SQL("false"), 7 },
+    [STORE_CLAIM_RANDOM] = { "claim_random", STORE_CLAIM_SQL("true"), 7 },
     [STORE_ATTEMPT_DIALED] = { "attempt_dialed",
         "UPDATE dialer.attempts SET dialed_at = coalesce(dialed_at, now()),"
         "       session_id = coalesce(session_id, $2)"
