@@ -25,6 +25,7 @@ struct httpc_req {
     size_t resp_len, resp_cap;
     char errbuf[CURL_ERROR_SIZE];
     int timeout_ms;
+    int handed_over;             /* a connection was ready and the request about to go out */
     httpc_cb cb;
     void *arg;
     struct httpc_req *next;      /* in the pending list */
@@ -46,6 +47,20 @@ struct httpc {
 };
 
 static int httpc_global_users;
+
+/* Notes that a connection (new or reused) is about to carry the request. */
+static int httpc_on_prereq(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                           int conn_primary_port, int conn_local_port)
+{
+    struct httpc_req *r = clientp;
+
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    r->handed_over = 1;
+    return CURL_PREREQFUNC_OK;
+}
 
 /* Appends received bytes, keeping the buffer NUL-terminated. */
 static size_t httpc_on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -115,13 +130,19 @@ static void httpc_finish(struct httpc_req *r, CURLcode code)
     } else {
         res.status = 0;
         res.timed_out = code == CURLE_OPERATION_TIMEDOUT;
-        /* Only a failed connect proves the peer saw nothing; a timeout may hide a success. */
+        /*
+         * Only a failed connect proves the peer saw nothing; a timeout may hide a success. And
+         * only if no connection ever took the request: libcurl retries a request whose reused
+         * connection died on a fresh one, and when that connect is refused its error hides
+         * that the first connection may have delivered the request.
+         */
         {
             curl_off_t sent = -1;
             curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
-            res.not_sent = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
-                           code == CURLE_COULDNT_RESOLVE_PROXY ||
-                           (sent == 0 && r->body != NULL);
+            res.not_sent = !r->handed_over &&
+                           (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+                            code == CURLE_COULDNT_RESOLVE_PROXY ||
+                            (sent == 0 && r->body != NULL));
         }
         if (res.timed_out)
             snprintf(err, sizeof(err), "timed out after %d ms", r->timeout_ms);
@@ -317,6 +338,8 @@ int httpc_request(struct httpc *h, const char *method, const char *url, const ch
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(r->easy, CURLOPT_PREREQFUNCTION, httpc_on_prereq);
+    curl_easy_setopt(r->easy, CURLOPT_PREREQDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_ms < 3000 ? timeout_ms : 3000));
     curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
