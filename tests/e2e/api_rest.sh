@@ -246,7 +246,8 @@ code_is "$r" 404 -32 "PATCH of an unknown campaign is -32"
 # --- callees: POST /v1/campaigns/{id}/callees ---------------------------------------------------------
 psql -Xq -c "INSERT INTO dialer.callees (campaign_id, number) VALUES ($c_min, '+447700900002')"
 ( psql -XAt -c "LISTEN dialer_changes" -c "SELECT pg_sleep(3)" >"$STACK_DIR/notify.out" 2>&1 & )
-sleep 0.5
+# Listening once its second command runs.
+wait_until 5 bash -c "[ \$(psql -XAtc \"SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'\") = 1 ]"
 batch=$(cat <<'JSON'
 {"callees":[
  "+447700900001",

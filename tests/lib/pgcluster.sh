@@ -37,19 +37,9 @@ as_owner() {
     fi
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on.
-free_port() {
-    local p tries=0
-    while [ $tries -lt 200 ]; do
-        # Below Linux's ephemeral range (32768+), where client sockets take their local ports.
-        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % 22000 ))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"; return
-        fi
-        tries=$((tries + 1))
-    done
-    die "no free TCP port found after 200 tries"
-}
+# free_port: a TCP port on 127.0.0.1 that nothing listens on, reserved against other test
+# suites picking one at the same time.
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || die "usage: pgcluster.sh start|stop|kill|restart|destroy DIR"

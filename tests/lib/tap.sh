@@ -84,20 +84,7 @@ shttp() {
     return $rc
 }
 
-# free_ports N: N distinct loopback TCP ports that nothing listens on, on one line. Ports are
-# picked before anything binds them, so take every port a test needs in one call.
-free_ports() {
-    local want=${1:-1} got=() p
-    for _ in $(seq 1 400); do
-        [ ${#got[@]} -ge "$want" ] && break
-        # Below Linux's ephemeral range (32768+), where client sockets take their local ports.
-        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % 22000 ))
-        case " ${got[*]} " in *" $p "*) continue ;; esac
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || got+=("$p")
-    done
-    [ ${#got[@]} -ge "$want" ] || return 1
-    echo "${got[*]}"
-}
-
-# free_port: one such port.
-free_port() { free_ports 1; }
+# free_ports N / free_port: loopback TCP ports nothing listens on, reserved against the other
+# suites running at the same time (tests/lib/ports.sh). Ports are picked before anything binds
+# them, so take every port a test needs in one call.
+. "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
