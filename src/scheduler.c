@@ -88,6 +88,7 @@ struct agent {
     double busy_since;             /* mono s: when its current call was connected */
     double wrap_since;             /* mono s: when after-call work began; 0 while on the call */
     int64_t connected_ms;          /* Unix ms of its latest `connected` event (stale statuses) */
+    int64_t report_ms;             /* Unix ms `at` of the newest stamped report applied; 0 = none */
     int64_t busy_call;             /* the connected call busy_since belongs to; 0 = not known */
     int await_busy;                /* connected to a call before being reported busy for it */
     double db_since;               /* status_since (Unix s) of the newest status row applied */
@@ -205,6 +206,7 @@ struct sched_req {
     struct sched_event ev;         /* copied strings below */
     char agent_id[129], end_status[32], hangup_side[32], keys[64], session_id[128];
     char status[16];
+    int64_t status_at_ms;          /* agent status: the report's `at` (Unix ms), 0 = not given */
     int64_t sms_wake_ms;           /* SMS queued with this write are due in this many ms */
     unsigned char live_answer, abandoned; /* the end's outcome, counted once it is committed */
 };
@@ -396,14 +398,19 @@ static void agent_set_status(struct sched *s, struct agent *a, enum agent_status
 }
 
 /*
- * A status the agent reported (API or database). Reports and call events travel apart: an
- * agent that takes a queued call at the end of its after-call work is reported free, then
- * busy, and the connected event of its new call can arrive before both. Until the report of
- * busy for that call comes, reports are about the previous call: applied, they would show
- * the pacer a free agent that is on a call, and a handle time of zero.
+ * A status the agent reported (API or database; at_ms: the report's `at`, 0 when it has none).
+ * Reports and call events travel apart: an agent that takes a queued call at the end of its
+ * after-call work is reported free, then busy, and the connected event of its new call can
+ * arrive before both. Until the report of busy for that call comes, unstamped reports are about
+ * the previous call: applied, they would show the pacer a free agent that is on a call, and a
+ * handle time of zero. A report stamped after the connection cannot be about an earlier call,
+ * so it is applied even when no busy came first (an ACD that reports none, or one given up).
  */
-static void agent_report(struct sched *s, struct agent *a, enum agent_status to, double now)
+static void agent_report(struct sched *s, struct agent *a, enum agent_status to, int64_t at_ms,
+                         double now)
 {
+    if (at_ms > 0 && at_ms > a->connected_ms)
+        a->await_busy = 0;
     if (a->await_busy) {
         if (to != AG_BUSY && to != AG_OFFLINE) {
             log_debug("agent.stale", "agent=%s status=%s reason=\"reported before busy for its "
@@ -412,6 +419,8 @@ static void agent_report(struct sched *s, struct agent *a, enum agent_status to,
         }
         a->await_busy = 0;
     }
+    if (at_ms > a->report_ms)
+        a->report_ms = at_ms;
     agent_set_status(s, a, to, now);
 }
 
@@ -468,7 +477,7 @@ static void agents_apply_rows(struct sched *s, const struct db_result *r, int fu
             /* A row read before this instance's own newer write committed is stale. */
             if (status >= 0 && since >= cur->db_since) {
                 cur->db_since = since;
-                agent_report(s, cur, (enum agent_status)status, now);
+                agent_report(s, cur, (enum agent_status)status, 0, now);
             }
         }
         if (sg > 0 && cur->n_groups < SCHED_MAX_GROUPS) {
@@ -1972,7 +1981,15 @@ static void sched_apply_event(struct sched *s, struct call *c, struct sched_req 
             call_set_state(c, CALL_CONNECTED);
         if (c->agent_id[0]) {
             struct agent *a = hmap_get(s->agents, c->agent_id);
-            if (a && a->busy_call != c->attempt_id) {
+            if (a && a->busy_call != c->attempt_id && ev->at_ms < a->report_ms) {
+                /* The agent's own reports, stamped after this connection, have overtaken the
+                 * event (a short call under load: busy, arrange, even free already in): they
+                 * tell where the agent is now. Made busy again, it would wait for reports that
+                 * were all sent already, unseen by the pacer until the next full reload. */
+                log_debug("agent.stale_connected", "agent=%s attempt=%" PRId64 " at=%" PRId64
+                          " report_at=%" PRId64, log_q(a->id), c->attempt_id, ev->at_ms,
+                          a->report_ms);
+            } else if (a && a->busy_call != c->attempt_id) {
                 /* Still on, or in after-call work from, another call: it took this one from
                  * the queue, which ends the other one's handle time; the ACD's reports about
                  * the other call may still arrive (see agent_report). */
@@ -2048,6 +2065,13 @@ static void attempt_fetched(const struct db_result *r, void *arg)
     if (c == NULL) {
         snprintf(key, sizeof(key), "%s", db_result_value(r, 0, 1));
         camp = hmap_get(s->campaigns, key);
+        if (camp == NULL && !s->loaded) {
+            /* Right after a start the campaigns may not be loaded yet: adopted without its
+             * campaign, the call would end with no recall rule and no SMS rule to follow. */
+            sched_req_done(rq, 503, API_UNAVAILABLE,
+                           "dialerd is starting and has not loaded its campaigns yet; retry");
+            return;
+        }
         c = call_new(s, rq->ev.attempt_id, camp, camp ? camp->pool : NULL);
         c->callee_id = db_result_int(r, 0, 0, 0);
         c->campaign_id = db_result_int(r, 0, 1, 0);
@@ -2208,7 +2232,8 @@ static void agent_status_written(const struct db_result *r, void *arg)
         double since = db_result_value(r, 0, 0) ? atof(db_result_value(r, 0, 0)) : 0;
         if (since > a->db_since)
             a->db_since = since;
-        agent_report(s, a, (enum agent_status)agent_status_parse(rq->status), sched_now());
+        agent_report(s, a, (enum agent_status)agent_status_parse(rq->status), rq->status_at_ms,
+                     sched_now());
     }
     sched_req_done(rq, 200, API_OK, "ok");
 }
@@ -2244,6 +2269,7 @@ void sched_agent_status(struct sched *s, const char *agent_id, const char *statu
     }
     snprintf(rq->agent_id, sizeof(rq->agent_id), "%s", agent_id);
     snprintf(rq->status, sizeof(rq->status), "%s", status);
+    rq->status_at_ms = at_ms;
     p[0] = agent_id;
     p[1] = status;
     p[2] = reason;

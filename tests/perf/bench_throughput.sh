@@ -30,6 +30,7 @@
 #                        (0: no loaded run) [500]
 #   BENCH_TP_LAT_LIMIT_S most seconds a latency run may take [120]
 #   BENCH_TP_LOG_LEVEL   dialerd's log_level [warn]
+#   BENCH_TP_SIM_LOG_LEVEL dialer-sim's --log-level [warn]
 #   BENCH_TP_OUT         the JSON file [build/bench-throughput.json]
 set -u
 export LC_ALL=C
@@ -57,6 +58,7 @@ lat_busy=${BENCH_TP_LAT_BUSY:-200}
 lat_load=${BENCH_TP_LAT_LOAD:-500}
 lat_limit=${BENCH_TP_LAT_LIMIT_S:-120}
 log_level=${BENCH_TP_LOG_LEVEL:-warn}
+sim_log_level=${BENCH_TP_SIM_LOG_LEVEL:-warn}
 out_json=${BENCH_TP_OUT:-$root/${BUILD:-build}/bench-throughput.json}
 hz=$(getconf CLK_TCK)
 t_start=$(date +%s)
@@ -208,7 +210,7 @@ cat >"$STACK_DIR/scenario.json" <<'EOF'
   "sim": {"time_scale": 1000}
 }
 EOF
-sim_flags=(--instant-agentless busy --probe-free-to-dial --log-level warn)
+sim_flags=(--instant-agentless busy --probe-free-to-dial --log-level "$sim_log_level")
 [ "$ringing" = 1 ] && sim_flags+=(--instant-ringing)
 stack_sim "$STACK_DIR/scenario.json" "${sim_flags[@]}" || die "dialer-sim did not start"
 start_dialerd
