@@ -763,10 +763,12 @@ static void pacer_group(const double *edge, const double *since, int n, double n
 }
 
 /*
- * Refreshes the decision points (ring-time quantiles of live answers) and, in split mode, the
- * tables of P(free in time) per busy-agent bin. The distributions move little from one decision
- * to the next (forgetting scales every weight alike and leaves them as they are), so a
- * refresh every PACER_REFRESH_S keeps decisions cheap for pools of hundreds of agents.
+ * Refreshes the decision points (ring-time quantiles of live answers) and, in split mode, what
+ * the tables of P(free in time) per busy-agent bin are filled from, emptying the tables
+ * (pacer_tab_fill refills a bin's rows when an agent is seen in it). The distributions move
+ * little from one decision to the next (forgetting scales every weight alike and leaves them
+ * as they are), so a refresh every PACER_REFRESH_S keeps decisions cheap for pools of hundreds
+ * of agents.
  */
 static void pacer_refresh(struct pacer *pc, double now, int split)
 {
