@@ -32,12 +32,13 @@
 #define PACER_GRACE_S 2.0          /* the ACD's abandon grace when none is given (DESIGN §5.3) */
 #define PACER_AIM 0.85             /* aim at this share of the abandon target ... */
 #define PACER_AIM_NOISE 1.0        /* ... less this over the square root of answers per hour */
-#define PACER_POINTS 6             /* ring-time quantiles averaged over */
+#define PACER_POINTS 4             /* ring-time quantiles averaged over */
 #define PACER_MAX_NEW 512          /* most calls one decision places */
-#define PACER_REFRESH_S 2.0        /* decision points and supply tables are this fresh */
+#define PACER_REFRESH_S 2.0        /* decision points and the tables are this fresh */
 #define PACER_WRAP_Q 4             /* after-call work quantiles averaged over */
 #define PACER_SP_BELOW 1e-3        /* shortfall chances under this get the saddlepoint */
 #define PACER_SP_SMAX 40.0         /* bound on the saddlepoint: e^40 stays far from overflow */
+#define PACER_SP_TOL 0.25          /* its search stops at steps under this share of it */
 
 /* Four bins per octave from 0.1 s to 0.1 × 2^17 s (3.6 h): fine for ring times, wide enough
  * for handle times, and a bin is found from the float's exponent without a logarithm. */
@@ -64,8 +65,11 @@ struct pdist {
  * decision). Merging keeps the mean and only widens the spread (a sum of Bernoullis is the
  * narrowest at equal mean when their probabilities differ), so the tail it gives errs on the
  * careful side, and it bounds the terms every step of the saddlepoint search goes through.
+ * Below 2^-10 one bucket takes all: such groups add almost nothing but their mean to the
+ * supply's tail, and the demand's rarely reach down there.
  */
 #define PM_BUCKETS 128
+#define PM_FLOOR_EXP -10           /* one bucket for everything under 2^-10 (or over 1 - 2^-10) */
 
 /* The bucket of probability x, 0 < x < 1: under 64 for x < 1/2, from 64 up for x >= 1/2. */
 static int pm_bucket(double x)
@@ -76,8 +80,8 @@ static int pm_bucket(double x)
 
     memcpy(&bits, &y, sizeof(bits));
     e = (int)((bits >> 52) & 0x7ff) - 1023;   /* y < 1/2: e <= -1 */
-    if (e < -(PM_BUCKETS / 2) + 1)
-        e = -(PM_BUCKETS / 2) + 1;
+    if (e < PM_FLOOR_EXP)
+        e = PM_FLOOR_EXP;
     return x < 0.5 ? PM_BUCKETS / 2 + e : PM_BUCKETS / 2 - 1 - e;
 }
 
@@ -131,6 +135,48 @@ static void pm_add(struct pmoments *m, double n, double x)
     m->sx[j] += n * x;
 }
 
+/*
+ * One Bernoulli probability with what pm_add derives from it, for groups added again and again
+ * (the tables' rows): adding it costs a few additions.
+ */
+struct pm_term {
+    double x, v, k3;               /* x, x(1 - x), x(1 - x)(1 - 2x) */
+    int b;                         /* its bucket; -1 impossible, -2 certain */
+};
+
+/* Derives t from probability x. */
+static void pm_term_set(struct pm_term *t, double x)
+{
+    t->x = x;
+    t->v = x * (1 - x);
+    t->k3 = t->v * (1 - 2 * x);
+    t->b = !(x > 1e-12) ? -1 : x >= 1 - 1e-12 ? -2 : pm_bucket(x);
+}
+
+/* Adds n independent Bernoulli(t->x) variables: pm_add() with the work done beforehand. */
+static void pm_add_term(struct pmoments *m, int n, const struct pm_term *t)
+{
+    int j;
+
+    if (n <= 0 || t->b == -1)
+        return;
+    m->mean += n * t->x;
+    m->var += n * t->v;
+    m->k3 += n * t->k3;
+    if (t->b == -2) {
+        m->c += n;
+        return;
+    }
+    m->span += n;
+    j = m->at[t->b];
+    if (j < 0) {
+        j = m->at[t->b] = (short)m->n++;
+        m->cnt[j] = m->sx[j] = 0;
+    }
+    m->cnt[j] += n;
+    m->sx[j] += n * t->x;
+}
+
 /* Sets each term's probability once every group is in. */
 static void pm_finish(struct pmoments *m)
 {
@@ -158,9 +204,12 @@ struct pacer {
     double pts_t;                  /* when t_pts and the tables were refreshed; -1 never */
     double t_pts[PACER_POINTS];    /* decision points: ring-time quantiles of live answers */
     int tab_ok;                    /* the tables below are current */
-    double talk_tab[PD_BINS][PACER_POINTS];   /* P(free in time) on the call, by elapsed bin */
-    double wrap_tab[PD_BINS][PACER_POINTS];   /* the same in after-call work */
-    unsigned char talk_done[PD_BINS], wrap_done[PD_BINS];   /* rows filled since the refresh */
+    struct pm_term talk_tab[PD_BINS][PACER_POINTS];   /* P(free in time) on the call, by bin */
+    struct pm_term wrap_tab[PD_BINS][PACER_POINTS];   /* the same in after-call work */
+    struct pm_term ring_tab[PD_BINS][PACER_POINTS];   /* P(answered in time), by ringing bin */
+    /* Which rows have been filled since the refresh. */
+    unsigned char talk_done[PD_BINS], wrap_done[PD_BINS], ring_done[PD_BINS];
+    double tab_p;                  /* the answer rate the ringing rows are filled with */
     double tab_wq[PACER_WRAP_Q], tab_mean_t, tab_mean_w;    /* what the rows are filled from */
     long answers, handles, splits; /* all-time counts, for the warm-up */
     struct pbudget budget;
@@ -557,41 +606,47 @@ static double pacer_tail(double z)
 }
 
 /*
- * One side's share of K'(s) and K''(s) (and of K(s) when k0 is given) for the cumulant
- * generating function K of D = supply - demand - new calls; sign is +1 for supply, -1 for the
- * others. Every term of a side tilts by the same e^(sign s), so a Newton step costs one
+ * One side's share of K'(s) and K''(s) (and of K(s) and K'''(s) when k0 and k3 are given) for
+ * the cumulant generating function K of D = supply - demand - new calls; sign is +1 for supply,
+ * -1 for the others. Every term of a side tilts by the same e^(sign s), so a step costs one
  * division per term and no exponential.
  */
 static void pacer_cgf_side(const struct pmoments *m, double sign, double e, double *k0,
-                           double *k1, double *k2)
+                           double *k1, double *k2, double *k3)
 {
     for (int j = 0; j < m->n; j++) {
-        double x = m->x[j], den = 1 - x + x * e, pi = x * e / den;
-        if (k0)
+        double x = m->x[j], den = 1 - x + x * e, pi = x * e / den, v = pi * (1 - pi);
+        if (k0) {
             *k0 += m->cnt[j] * log(den);
+            *k3 += sign * m->cnt[j] * v * (1 - 2 * pi);
+        }
         *k1 += sign * m->cnt[j] * pi;
-        *k2 += m->cnt[j] * pi * (1 - pi);
+        *k2 += m->cnt[j] * v;
     }
 }
 
-/* K'(s), K''(s) and, when k0 is given, K(s) of D. */
+/* K'(s), K''(s) and, when k0 and k3 are given (both or neither), K(s) and K'''(s) of D. */
 static void pacer_cgf(const struct pmoments *sup, const struct pmoments *dem, int k, double q,
-                      double s, double *k0, double *k1, double *k2)
+                      double s, double *k0, double *k1, double *k2, double *k3)
 {
     double c = sup->c - dem->c, ep = exp(s), em = 1 / ep;
 
-    if (k0)
+    if (k0) {
         *k0 = c * s;
+        *k3 = 0;
+    }
     *k1 = c;
     *k2 = 0;
-    pacer_cgf_side(sup, 1, ep, k0, k1, k2);
-    pacer_cgf_side(dem, -1, em, k0, k1, k2);
+    pacer_cgf_side(sup, 1, ep, k0, k1, k2, k3);
+    pacer_cgf_side(dem, -1, em, k0, k1, k2, k3);
     if (k > 0 && q > 1e-12) {
-        double den = 1 - q + q * em, pi = q * em / den;
-        if (k0)
+        double den = 1 - q + q * em, pi = q * em / den, v = pi * (1 - pi);
+        if (k0) {
             *k0 += k * log(den);
+            *k3 -= k * v * (1 - 2 * pi);
+        }
         *k1 -= k * pi;
-        *k2 += k * pi * (1 - pi);
+        *k2 += k * v;
     }
 }
 
@@ -604,16 +659,16 @@ static void pacer_cgf(const struct pmoments *sup, const struct pmoments *dem, in
 static double pacer_shortfall_sp(const struct pmoments *sup, const struct pmoments *dem, int k,
                                  double q, double mu, double var, double *hint)
 {
-    double s, lo, hi, k0, k1, k2, w, u, r;
+    double s, lo, hi, k0, k1, k2, k3, d, g, w, u, r;
 
     if (fabs(mu - 0.5) < 1e-6 * (1 + mu))
         return -1;
     /* K'(s) = 0.5 by Newton, kept inside a bracket that tightens as it goes: K' rises with
      * s and the root lies on the side of 0 away from the mean. It starts from the root found
      * for a neighbouring count of new calls when there is one, else from the normal curve's.
-     * Steps are bounded so that the first ones, from far off, cannot overshoot into overflow;
-     * the search stops when a step moves s by under 1e-4 of itself, which moves the chance by
-     * about as little. */
+     * Steps are bounded so that the first ones, from far off, cannot overshoot into overflow.
+     * The search stops once a step moves s by under PACER_SP_TOL of itself: the rest of the
+     * way is one more step, taken on Taylor terms below. */
     lo = mu > 0.5 ? -PACER_SP_SMAX : 0;
     hi = mu > 0.5 ? 0 : PACER_SP_SMAX;
     s = *hint;
@@ -622,26 +677,31 @@ static double pacer_shortfall_sp(const struct pmoments *sup, const struct pmomen
     if (!(s > lo && s < hi))
         s = 0.5 * (lo + hi);
     for (int i = 0; i < 60; i++) {
-        double step;
-        pacer_cgf(sup, dem, k, q, s, NULL, &k1, &k2);
+        pacer_cgf(sup, dem, k, q, s, NULL, &k1, &k2, NULL);
         if (k1 < 0.5)
             lo = s;
         else
             hi = s;
-        step = k2 > 1e-300 ? (0.5 - k1) / k2 : 0;
-        if (step > 2)
-            step = 2;
-        if (step < -2)
-            step = -2;
-        if (!(s + step > lo && s + step < hi))
-            step = 0.5 * (lo + hi) - s;
-        s += step;
-        if (fabs(step) < 1e-2 * fabs(s) || hi - lo < 1e-9)
+        d = k2 > 1e-300 ? (0.5 - k1) / k2 : 0;
+        if (d > 2)
+            d = 2;
+        if (d < -2)
+            d = -2;
+        if (!(s + d > lo && s + d < hi))
+            d = 0.5 * (lo + hi) - s;
+        s += d;
+        if (fabs(d) < PACER_SP_TOL * fabs(s) || hi - lo < 1e-9)
             break;
     }
+    pacer_cgf(sup, dem, k, q, s, &k0, &k1, &k2, &k3);
+    /* The root is one short Newton step d away: K and K'' there come from the Taylor terms
+     * at s, which leaves an error of the order of K'''' d^4 / 24 in the exponent. */
+    d = k2 > 1e-300 ? (0.5 - k1) / k2 : 0;
+    g = 0.5 * s - k0 + 0.5 * k2 * d * d - k3 * d * d * d / 6;
+    k2 += k3 * d;
+    s += d;
     *hint = s;
-    pacer_cgf(sup, dem, k, q, s, &k0, &k1, &k2);
-    w = 2 * (0.5 * s - k0);
+    w = 2 * g;
     if (!(w > 0) || !(k2 > 0) || fabs(s) < 1e-4)
         return -1;
     w = s < 0 ? -sqrt(w) : sqrt(w);
@@ -676,6 +736,13 @@ static double pacer_shortfall(const struct pmoments *sup, const struct pmoments 
         var = 0.04;
     sd = sqrt(var);
     z = (0.5 - mu) / sd;
+    /* Below z = -4 the corrected curve is under 3.2e-5 + 15/6 x 1.34e-4 < 1e-3 whatever the
+     * skew: straight to the saddlepoint. */
+    if (z < -4) {
+        sp = pacer_shortfall_sp(sup, dem, k, q, mu, var, hint);
+        if (sp >= 0)
+            return sp;
+    }
     g = k3 / (var * sd);
     if (g > 1)
         g = 1;
@@ -763,14 +830,14 @@ static void pacer_group(const double *edge, const double *since, int n, double n
 }
 
 /*
- * Refreshes the decision points (ring-time quantiles of live answers) and, in split mode, what
- * the tables of P(free in time) per busy-agent bin are filled from, emptying the tables
- * (pacer_tab_fill refills a bin's rows when an agent is seen in it). The distributions move
- * little from one decision to the next (forgetting scales every weight alike and leaves them
- * as they are), so a refresh every PACER_REFRESH_S keeps decisions cheap for pools of hundreds
- * of agents.
+ * Refreshes the decision points (ring-time quantiles of live answers) and what the tables are
+ * filled from (answer rate p for the ringing calls' table; in split mode, the handle-time parts
+ * for the busy agents' tables), and empties the tables: a bin's rows are refilled when an agent
+ * or a call is first seen in it. The distributions move little from one decision to the next
+ * (forgetting scales every weight alike and leaves them as they are), so a refresh every
+ * PACER_REFRESH_S keeps decisions cheap for pools of hundreds of agents.
  */
-static void pacer_refresh(struct pacer *pc, double now, int split)
+static void pacer_refresh(struct pacer *pc, double now, int split, double p)
 {
     if (pc->pts_t >= 0 && now >= pc->pts_t && now - pc->pts_t < PACER_REFRESH_S &&
         (!split || pc->tab_ok))
@@ -778,6 +845,8 @@ static void pacer_refresh(struct pacer *pc, double now, int split)
     pc->pts_t = now;
     for (int i = 0; i < PACER_POINTS; i++)
         pc->t_pts[i] = pd_quantile(&pc->ring_live, (i + 0.5) / PACER_POINTS);
+    pc->tab_p = p;
+    memset(pc->ring_done, 0, sizeof(pc->ring_done));
     pc->tab_ok = 0;
     if (!split)
         return;
@@ -795,24 +864,61 @@ static void pacer_refresh(struct pacer *pc, double now, int split)
     pc->tab_ok = 1;
 }
 
+/* The geometric middle of bin b (half the first bin's width for bin 0): what stands for every
+ * agent or call in the bin in the tables. */
+static double pd_mid(const struct pdist *d, int b)
+{
+    return b == 0 ? PD_LO / 2 : d->edge[b] * 1.0905077326652577;   /* 2^(1/8) */
+}
+
 /* Fills bin b's rows of the supply tables (talking if `wrapping` is 0, else after-call work). */
 static void pacer_tab_fill(struct pacer *pc, int b, int wrapping)
 {
-    /* The bin's geometric middle stands for every agent in it. */
-    double e = b == 0 ? PD_LO / 2 : pc->talk.edge[b] * 1.0905077326652577;
+    double e = pd_mid(&pc->talk, b);
 
     for (int i = 0; i < PACER_POINTS; i++) {
         double t = pc->t_pts[i] + pc->p.grace_s;
         if (wrapping)
-            pc->wrap_tab[b][i] = pacer_wrap_free_by(pc, e, t, pc->tab_mean_w);
+            pm_term_set(&pc->wrap_tab[b][i], pacer_wrap_free_by(pc, e, t, pc->tab_mean_w));
         else
-            pc->talk_tab[b][i] = pacer_talk_free_by(pc, e, t, pc->tab_wq, PACER_WRAP_Q,
-                                                    pc->tab_mean_t);
+            pm_term_set(&pc->talk_tab[b][i], pacer_talk_free_by(pc, e, t, pc->tab_wq,
+                                                                 PACER_WRAP_Q, pc->tab_mean_t));
     }
     if (wrapping)
         pc->wrap_done[b] = 1;
     else
         pc->talk_done[b] = 1;
+}
+
+/* Fills ringing bin b's row: P(a call ringing that long is answered live by each point). */
+static void pacer_ring_fill(struct pacer *pc, int b)
+{
+    double a[PACER_POINTS];
+
+    pacer_answer_by(pc, pc->tab_p, pd_mid(&pc->ring_live, b), pc->t_pts, a);
+    for (int i = 0; i < PACER_POINTS; i++)
+        pm_term_set(&pc->ring_tab[b][i], a[i]);
+    pc->ring_done[b] = 1;
+}
+
+/* Adds the calls ringing, each a Bernoulli answer by each point, to the demand. */
+static void pacer_demand(struct pacer *pc, const struct pacer_view *v, struct pmoments *dem)
+{
+    int cnt[PD_BINS];
+
+    memset(cnt, 0, sizeof(cnt));
+    for (int j = 0; j < v->n_ringing; j++) {
+        double e = v->now - v->ringing_since[j];
+        cnt[pd_bin_in(pc->ring_live.edge, e > 0 ? e : 0)]++;
+    }
+    for (int b = 0; b < PD_BINS; b++) {
+        if (cnt[b] == 0)
+            continue;
+        if (!pc->ring_done[b])
+            pacer_ring_fill(pc, b);
+        for (int i = 0; i < PACER_POINTS; i++)
+            pm_add_term(&dem[i], cnt[b], &pc->ring_tab[b][i]);
+    }
 }
 
 /*
@@ -844,8 +950,8 @@ static void pacer_supply_split(struct pacer *pc, const struct pacer_view *v,
         if (cnt_w[b] > 0 && !pc->wrap_done[b])
             pacer_tab_fill(pc, b, 1);
         for (int i = 0; i < PACER_POINTS; i++) {
-            pm_add(&sup[i], cnt_t[b], pc->talk_tab[b][i]);
-            pm_add(&sup[i], cnt_w[b], pc->wrap_tab[b][i]);
+            pm_add_term(&sup[i], cnt_t[b], &pc->talk_tab[b][i]);
+            pm_add_term(&sup[i], cnt_w[b], &pc->wrap_tab[b][i]);
         }
     }
 }
@@ -986,7 +1092,7 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
 
     /* When a new call's live answer would come: quantiles of the ring time of live answers. */
     split = v->wrapup_since && pc->splits >= PACER_WARMUP_HANDLES;
-    pacer_refresh(pc, now, split);
+    pacer_refresh(pc, now, split, p);
     for (int i = 0; i < PACER_POINTS; i++) {
         double t = pc->t_pts[i];
         t_pts[i] = t;
@@ -1027,15 +1133,7 @@ static int pacer_predictive(struct pacer *pc, const struct pacer_view *v)
             }
         }
     }
-    pacer_group(pc->ring_live.edge, v->ringing_since, v->n_ringing, now, cnt, sum);
-    for (int b = 0; b < PD_BINS; b++) {
-        double a[PACER_POINTS];
-        if (cnt[b] == 0)
-            continue;
-        pacer_answer_by(pc, p, sum[b] / cnt[b], t_pts, a);
-        for (int i = 0; i < PACER_POINTS; i++)
-            pm_add(&dem[i], cnt[b], a[i]);
-    }
+    pacer_demand(pc, v, dem);
 
     for (int i = 0; i < PACER_POINTS; i++) {
         pm_finish(&sup[i]);

@@ -141,10 +141,71 @@ static void test_exact_bounds(void)
     ok(pacer_shortfall(&sup, &dem, 0, 0.3, &hint) == 1, "no agent at all and calls waiting: 1");
 }
 
+/*
+ * A decision asks for k = 0, 1, 2, 4, ... new calls in turn, each search starting from the
+ * saddlepoint of the one before: where it starts must not change the answer by more than the
+ * stopping rule allows.
+ */
+static void test_warm_start(void)
+{
+    struct pmoments sup, dem;
+    double warm = 0, worst = 0;
+    int n = 0;
+
+    pm_init(&sup, 3);
+    pm_init(&dem, 0);
+    pm_add(&sup, 40, 0.02);
+    pm_add(&sup, 12, 0.35);
+    pm_add(&sup, 10, 0.97);
+    pm_add(&dem, 30, 0.04);
+    pm_add(&dem, 25, 0.11);
+    pm_finish(&sup);
+    pm_finish(&dem);
+    for (int k = 0; k <= 12; k++) {
+        double cold = 0, a = pacer_shortfall(&sup, &dem, k, 0.15, &warm);
+        double b = pacer_shortfall(&sup, &dem, k, 0.15, &cold);
+        if (b > 0 && b < PACER_SP_BELOW) {
+            n++;
+            if (fabs(a / b - 1) > worst)
+                worst = fabs(a / b - 1);
+        }
+    }
+    printf("# %d counts in the far tail; warm / cold - 1 at most %.2g\n", n, worst);
+    ok(n >= 4, "at least 4 counts of new calls in the far tail");
+    ok(worst < 0.01, "warm and cold starts agree within 1 %");
+}
+
+/* Adding a prepared term is adding its probability: same cumulants, same groups. */
+static void test_prepared_terms(void)
+{
+    static const double xs[] = { 0, 1e-13, 1e-5, 3e-4, 0.02, 0.021, 0.3, 0.5, 0.9, 0.9995, 1 };
+    struct pmoments a, b;
+    int same = 1;
+
+    pm_init(&a, 2);
+    pm_init(&b, 2);
+    for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+        struct pm_term t;
+        pm_term_set(&t, xs[i]);
+        pm_add(&a, (double)(i + 1), xs[i]);
+        pm_add_term(&b, (int)(i + 1), &t);
+    }
+    pm_finish(&a);
+    pm_finish(&b);
+    same = a.n == b.n && a.c == b.c && a.span == b.span && fabs(a.mean - b.mean) < 1e-12 &&
+           fabs(a.var - b.var) < 1e-12 && fabs(a.k3 - b.k3) < 1e-12;
+    for (int j = 0; same && j < a.n; j++)
+        same = a.cnt[j] == b.cnt[j] && fabs(a.x[j] - b.x[j]) < 1e-15;
+    ok(same, "pm_add_term and pm_add build the same moments and groups");
+    is_int(a.n, 6, "groups under 2^-10 share one term, the certain and the impossible none");
+}
+
 /* Runs every group. */
 int main(void)
 {
     test_tail_accuracy();
     test_exact_bounds();
+    test_warm_start();
+    test_prepared_terms();
     return tap_done();
 }
