@@ -16,6 +16,11 @@ struct db_stmt {
     const char *name;
     const char *sql;
     int nparams;
+    /* 1: planned at every execution (sent with its text; still prepared at connect, which
+     * checks it). For statements whose best plan depends on how far a table has grown since
+     * the session began: a prepared statement soon keeps a generic plan made from the sizes
+     * of then, and after a bulk load or on a fresh database that plan reads whole tables. */
+    int replan;
 };
 
 struct db_options {

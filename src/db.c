@@ -427,7 +427,12 @@ static void dbc_send(struct db_conn *c, struct db_query *q)
         dbc_set_state(c, DBC_BUSY);
     switch (q->kind) {
     case DBQ_PREPARED:
-        ok = PQsendQueryPrepared(c->pg, o->stmts[q->stmt].name, q->nparams, params, NULL, NULL, 0);
+        if (o->stmts[q->stmt].replan)
+            ok = PQsendQueryParams(c->pg, o->stmts[q->stmt].sql, q->nparams, NULL, params, NULL,
+                                   NULL, 0);
+        else
+            ok = PQsendQueryPrepared(c->pg, o->stmts[q->stmt].name, q->nparams, params, NULL,
+                                     NULL, 0);
         break;
     case DBQ_PARAMS:
         ok = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, params, NULL, NULL, 0);

@@ -14,23 +14,20 @@
 
 /*
  * Claim in a given order (BY_ORDER_KEY "false": id, "true": order_key): dialable rows, locked
- * without waiting on rows another claim holds. dialer.claimable_callees (sql/0008) chooses them
- * and looks up their prior success: a prepared statement's generic plan follows the statistics,
- * and after a bulk load they sent it through callees_pkey past every dialed row; the function's
- * plan cannot leave the partial indexes. The lease test is a one-time filter, so without the
- * lease the function is not called and no row is locked out of the owner's reach.
+ * without waiting on rows another claim holds, set to calling. dialer.claim_callees (sql/0009,
+ * over 0008's claimable_callees) chooses them, looks up their prior success and writes them: a
+ * prepared statement's generic plan follows the statistics, and after a bulk load they sent the
+ * choice through callees_pkey past every dialed row and the write through a sequential scan of
+ * the table; the functions' plans cannot leave the indexes. The lease test is a one-time
+ * filter, so without the lease the function is not called and no row is locked or written.
  */
 #define STORE_CLAIM_SQL(BY_ORDER_KEY) \
-    "WITH picked AS (" \
-    "  SELECT p.id, p.prior_success" \
-    "    FROM dialer.claimable_callees($1::bigint, $2::int, " BY_ORDER_KEY ", $6::text, $7::text[]) p" \
+    "WITH upd AS (" \
+    "  SELECT p.id, p.number, p.attempts, p.uui, p.variables, p.time_zone, p.prior_success" \
+    "    FROM dialer.claim_callees($1::bigint, $2::int, " BY_ORDER_KEY ", $6::text, $7::text[]) p" \
     "   WHERE EXISTS (SELECT 1 FROM dialer.leases l" \
     "                  WHERE l.pool = dialer.attempt_pool($4::bigint, $1::bigint)" \
     "                    AND l.owner = $5 AND l.expires_at > now())" \
-    "), upd AS (" \
-    "  UPDATE dialer.callees c SET state = 3, attempts = c.attempts + 1" \
-    "    FROM picked WHERE c.id = picked.id" \
-    "  RETURNING c.id, c.number, c.attempts, c.uui, c.variables, c.time_zone, picked.prior_success" \
     "), slot AS (" \
     "  SELECT upd.*, row_number() OVER (ORDER BY upd.id) AS rn FROM upd" \
     "), ins AS (" \
@@ -252,6 +249,11 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         "WITH l AS (DELETE FROM dialer.leases WHERE owner = $1 RETURNING pool)"
         " DELETE FROM dialer.instances WHERE name = $1"
         " RETURNING (SELECT count(*) FROM l)", 1 },
+    /*
+     * The dial marks and the ends (below) join a batch of ids to attempts, which grows from
+     * nothing as a campaign starts: planned at every execution (replan), or a plan made while
+     * the table was small hashes the batch and reads every attempt, twice, on each batch.
+     */
     [STORE_ATTEMPTS_DIALED] = { "attempts_dialed",
         /* Rows are locked in id order, as the ends' batches lock them: no deadlock. */
         "WITH lk AS MATERIALIZED ("
@@ -260,7 +262,7 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         ")"
         " UPDATE dialer.attempts t SET dialed_at = coalesce(t.dialed_at, now()),"
         "       session_id = coalesce(t.session_id, lk.sid)"
-        "  FROM lk WHERE t.id = lk.id", 2 },
+        "  FROM lk WHERE t.id = lk.id", 2, .replan = 1 },
     /*
      * Attempt ends, many per statement: each attempt (if not ended yet), its callee's next
      * state (if still calling this attempt) and its SMS (once per trigger) in one transaction.
@@ -309,7 +311,7 @@ static const struct db_stmt store_stmts[STORE_N_STMTS] = {
         " SELECT r.id, (a.id IS NOT NULL)::int,"
         "        (a.id IS NOT NULL AND EXISTS (SELECT 1 FROM c WHERE c.id = a.callee_id))::int,"
         "        (SELECT count(*) FROM s WHERE s.attempt_id = r.id)"
-        "   FROM r LEFT JOIN a ON a.id = r.id ORDER BY r.ord", 20 },
+        "   FROM r LEFT JOIN a ON a.id = r.id ORDER BY r.ord", 20, .replan = 1 },
     [STORE_CAMPAIGN_CREATE] = { "campaign_create",
         "INSERT INTO dialer.campaigns AS c (" STORE_CAMPAIGN_COLS ")"
         " SELECT " STORE_CAMPAIGN_VALUES("coalesce(r.not_before, now())")

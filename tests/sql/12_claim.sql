@@ -1,6 +1,7 @@
 -- 12_claim: dialer.claimable_callees (0008) picks the callees dialerd's claim may dial, locks them,
 -- skips those another session holds, and reads them by the partial dialable indexes whatever
--- the statistics say (none after a bulk insert, or stale ones).
+-- the statistics say (none after a bulk insert, or stale ones); dialer.claim_callees (0009) sets
+-- them to calling and fetches them by primary key, never by a sequential scan.
 
 -- Statistics stay as this file makes them.
 alter table dialer.callees set (autovacuum_enabled = off);
@@ -58,6 +59,26 @@ select tap.is(pg_temp.claimed(:a, 10, false, 'Asia/Tokyo', '{Asia/Tokyo}'), 'a1,
               'a campaign in Asia/Tokyo: its callees without a zone are in Tokyo too');
 select tap.is(pg_temp.claimed(:a, 10, false, 'UTC', '{}'), null, 'no zone open: nothing');
 select tap.is(pg_temp.claimed(:a, 0, false, 'UTC', null), null, 'n = 0: nothing');
+
+-- claim_callees: what claimable_callees picks, written (state 3, attempts + 1) and returned
+-- with what dialing needs; the rest of the campaign untouched.
+begin;
+create temp table claimed_rows on commit drop as
+select * from dialer.claim_callees(:a, 10, false, 'UTC', null);
+select tap.is((select string_agg(right(x.number, 1) || ':' || x.attempts || coalesce(':' || x.time_zone, '')
+                             || case when x.prior_success then '*' else '' end, ',' order by x.id)
+                 from claimed_rows x),
+              '1:1,3:2*,6:1:Asia/Tokyo,9:1,0:2',
+              'claim_callees returns the callees claimable_callees picks, with the new attempt count, zone and prior success');
+select tap.is((select string_agg(right(c.number, 1) || ':' || c.state || ':' || c.attempts, ',' order by c.id)
+                 from dialer.callees c where c.campaign_id = :a),
+              '1:3:1,2:1:1,3:3:2,4:4:1,5:0:0,6:3:1,7:3:1,8:2:1,9:3:1,0:3:2',
+              'claim_callees sets the claimed to calling with attempts + 1 and leaves every other callee as it was');
+select tap.is((select count(*) from dialer.claim_callees(:a, 10, false, 'UTC', null)), 0::bigint,
+              'a second claim finds nothing left to claim');
+rollback;
+select tap.is((select count(*) from dialer.claim_callees(:a, 0, false, 'UTC', null)), 0::bigint,
+              'claim_callees with n = 0 claims nothing');
 
 -- Locks: the rows returned are locked by this transaction; another session skips them at once.
 begin;
@@ -136,6 +157,16 @@ select tap.is(pg_temp.since_mark('callees_pkey') || ' ' || pg_temp.since_mark('c
               'no statistics, random order: callees_pkey not scanned, no sequential scan');
 rollback;
 
+begin;
+select pg_temp.mark();
+select tap.is((select count(*) from dialer.claim_callees(:p, 200, false, 'UTC', null) where attempts = 1),
+              200::bigint, 'no statistics: claim_callees claims 200 callees');
+select tap.is(pg_temp.since_mark('callees'), '0/0',
+              'no statistics: claim_callees writes them without a sequential scan of callees');
+select tap.is(split_part(pg_temp.since_mark('callees_pkey'), '/', 2), '200',
+              'no statistics: claim_callees fetches the 200 by callees_pkey');
+rollback;
+
 -- Campaign q: p's list gone, then 20 000 callees analyzed while all were waiting, 18 000 of them
 -- since dialed: the statistics say most of q is dialable and that callees_pkey in id order finds
 -- 200 soon (the plain claim query takes it and reads 18 000 rows; PostgreSQL 15).
@@ -165,6 +196,16 @@ select tap.is((select count(*) from dialer.claimable_callees(:q, 200, true, 'UTC
               'stale statistics, random order: 200 callees');
 select tap.is(pg_temp.since_mark('callees_dialable_by_order_key_idx'), '1/200',
               'stale statistics, random order: one scan of callees_dialable_by_order_key_idx, 200 entries read');
+rollback;
+
+begin;
+select pg_temp.mark();
+select tap.is((select count(*) from dialer.claim_callees(:q, 200, false, 'UTC', null) where attempts = 1),
+              200::bigint, 'stale statistics: claim_callees claims 200 callees');
+select tap.is(pg_temp.since_mark('callees'), '0/0',
+              'stale statistics: claim_callees writes them without a sequential scan of callees');
+select tap.is(split_part(pg_temp.since_mark('callees_pkey'), '/', 2), '200',
+              'stale statistics: claim_callees fetches the 200 by callees_pkey');
 rollback;
 
 -- Attempts analyzed while nearly empty: a plan made then would read the whole table once per
