@@ -63,7 +63,8 @@ static const struct cfg_key cfg_keys[] = {
       "a signed request whose timestamp is further than this from now is refused" },
     { "replay_cache_max", CFG_INT, F(replay_cache_max), "200000", 100, 10000000, 0, 0,
       "signatures of event and push requests remembered to refuse a replay (about 130 bytes "
-      "each); when full, new signed requests get 429 until old ones pass event_max_skew_s" },
+      "each); when full, new signed requests get 429 until old ones pass event_max_skew_s: "
+      "size it at signed requests per second x event_max_skew_s" },
     { "max_pending_requests", CFG_INT, F(max_pending_requests), "1000", 1, 1000000, 1, 0,
       "authenticated requests waiting for the database at once; more get 429 (status -52)" },
     { "carrier_url", CFG_STR, F(carrier_url), "http://127.0.0.1:9090", 0, 0, 0, 1,

@@ -14,6 +14,9 @@
 #   BENCH_TP_POOL        dialerd's db_pool_size [2, the default]
 #   BENCH_TP_TICK_MS     dialerd's tick_ms [100, the default]
 #   BENCH_TP_BATCH       dialerd's claim_batch_max [200, the default]
+#   BENCH_TP_REPLAY      dialerd's replay_cache_max [1000000: one signed event per attempt
+#                        at 3,300/s within event_max_skew_s 300; the default 200000 fills
+#                        within a minute at this rate, and every event then gets 429]
 #   BENCH_TP_RINGING     1: the simulator sends `ringing` before `ended` [0]
 #   BENCH_TP_DURABLE     1: fsync, full_page_writes and synchronous_commit on (the test cluster
 #                        runs without them) [0]
@@ -46,6 +49,7 @@ lines=${BENCH_TP_LINES:-20}
 pool=${BENCH_TP_POOL:-2}
 tick_ms=${BENCH_TP_TICK_MS:-100}
 batch=${BENCH_TP_BATCH:-200}
+replay=${BENCH_TP_REPLAY:-1000000}
 ringing=${BENCH_TP_RINGING:-0}
 durable=${BENCH_TP_DURABLE:-0}
 profile=${BENCH_TP_PROFILE:-0}
@@ -65,7 +69,7 @@ t_start=$(date +%s)
 
 die() { echo "bench-throughput: $*" >&2; exit 1; }
 say() { echo "bench-throughput: $*"; }
-for v in callees warmup window concurrent lines pool tick_ms batch rss_rate rss_dial_s lat_samples lat_busy lat_load lat_limit; do
+for v in callees warmup window concurrent lines pool tick_ms batch replay rss_rate rss_dial_s lat_samples lat_busy lat_load lat_limit; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v = '${!v}': accepted a whole number"
 done
 for p in $phases; do
@@ -133,7 +137,7 @@ pct() {
 # start_dialerd: dialerd with the benchmark's settings (the sim's carrier, log at warn).
 start_dialerd() {
     stack_dialerd --set instance_name=bench-tp --set log_level="$log_level" --set db_pool_size="$pool" --set tick_ms="$tick_ms" \
-        --set claim_batch_max="$batch" "$@" || die "dialerd did not start (log: $STACK_DIR/dialerd.log)"
+        --set claim_batch_max="$batch" --set replay_cache_max="$replay" "$@" || die "dialerd did not start (log: $STACK_DIR/dialerd.log)"
 }
 # stop_dialerd: SIGTERM (drain) and wait for the process to go.
 stop_dialerd() {
@@ -237,7 +241,7 @@ phase_throughput() {
     local cid t0 t1 samples s_first s_last rates n_ok sim_pid pg0 pg1 d0 d1 s0 s1 be0 be1 sys0 sys1
     local x0 x1 dials0 dials1 q0 q1 qs0 qs1 ends0 ends1 perf_pid=
     say "throughput: $callees callees, agentless, max_concurrent $concurrent, $lines caller lines," \
-        "db_pool_size $pool, tick_ms $tick_ms, claim_batch_max $batch, ringing event $ringing"
+        "db_pool_size $pool, tick_ms $tick_ms, claim_batch_max $batch, replay_cache_max $replay, ringing event $ringing"
     cid=$(new_campaign tp agentless "$concurrent" "$tp_callers")
     add_callees "$cid" "$callees" "+4477"
     psql -Xq -c "ANALYZE dialer.callees"
