@@ -124,6 +124,7 @@ struct call {
     struct event *retry_ev;
     int observed;                  /* the pacer saw this attempt resolve */
     int dial_out;                  /* a dial request is waiting for the carrier's answer */
+    int dial_marked;               /* its dial mark (dialed_at, session) is on its way */
     int detached;                  /* ended while dial_out: freed when that answer comes */
     struct call *prev, *next;      /* in pool->calls */
     struct sched *s;
@@ -919,6 +920,22 @@ static void call_on_retry(evutil_socket_t fd, short what, void *arg)
         call_dial(c);
 }
 
+/*
+ * Records that the carrier has the call (dialed_at, its session id), once per attempt: from
+ * its answer to the dial, or from the call's first event when that answer was lost or comes
+ * late (the dial timed out on our side but reached the carrier).
+ */
+static void call_mark_dialed(struct call *c, const char *session_id)
+{
+    if (c->dial_marked)
+        return;
+    c->dial_marked = 1;
+    metrics_inc(M_DIALS);
+    store_batch_add_dialed(c->s->dialed_b, c->attempt_id,
+                           session_id && session_id[0] ? session_id : NULL);
+    sched_flush_soon(c->s);
+}
+
 /* The carrier answered a dial. */
 static void call_on_carrier(enum carrier_result res, const char *session_id, int http_status,
                             const char *detail, void *arg)
@@ -932,6 +949,10 @@ static void call_on_carrier(enum carrier_result res, const char *session_id, int
         /* Ended (an event or reconciliation came first) and already out of every map. */
         log_info("call.late_carrier_answer", "attempt=%" PRId64 " result=%d http=%d",
                  c->attempt_id, (int)res, http_status);
+        /* A retried dial the carrier took (as the same attempt) after the call's events had
+         * ended it: it was dialed all the same, and the row says so. */
+        if (res == CARRIER_PLACED)
+            call_mark_dialed(c, session_id);
         free(c->uui);
         free(c->variables);
         free(c);
@@ -942,13 +963,11 @@ static void call_on_carrier(enum carrier_result res, const char *session_id, int
     switch (res) {
     case CARRIER_PLACED: {
         /* Once per attempt: nothing dials an attempt again after the carrier took it. */
-        metrics_inc(M_DIALS);
         s->carrier_backoff = 0;
         snprintf(c->session_id, sizeof(c->session_id), "%s", session_id);
         if (c->state == CALL_DIALING)
             call_set_state(c, CALL_RINGING);
-        store_batch_add_dialed(s->dialed_b, c->attempt_id, c->session_id);
-        sched_flush_soon(s);
+        call_mark_dialed(c, c->session_id);
         return;
     }
     case CARRIER_NOT_PLACED:
@@ -1951,6 +1970,10 @@ static void sched_apply_event(struct sched *s, struct call *c, struct sched_req 
     s->st.events++;
     if (ev->session_id && !c->session_id[0])
         snprintf(c->session_id, sizeof(c->session_id), "%s", ev->session_id);
+    /* An event for a call whose dial has no answer yet (still out, or uncertain and waiting
+     * to be retried): the carrier has it. */
+    if (c->state == CALL_DIALING)
+        call_mark_dialed(c, c->session_id);
     if (ev->agent_id && ev->agent_id[0] && !c->agent_id[0])
         snprintf(c->agent_id, sizeof(c->agent_id), "%s", ev->agent_id);
     if (ev->seq > c->last_seq)

@@ -119,7 +119,7 @@ declare -A pool_secs=([faults/two_instances]=150 [e2e/dial_loop]=120 [e2e/sms]=1
     [faults/carrier_errors]=115 [e2e/campaign_rules]=100 [faults/kill_restart]=55 [e2e/status_page]=30
     [faults/pg_restart]=40 [e2e/metrics]=30 [e2e/api_security]=25 [e2e/install]=20 [e2e/sim_auth]=20
     [e2e/api_rest]=20 [faults/lib]=15 [e2e/daemon_core]=15 [e2e/events]=12 [e2e/api_push]=10
-    [e2e/db_pool]=8 [e2e/grafana_panels]=8 [e2e/openapi_routes]=5)
+    [e2e/db_pool]=8 [e2e/grafana_panels]=8 [e2e/lost_reply]=8 [e2e/openapi_routes]=5)
 mapfile -t pool_order < <(echo sql
     for n in "${pool_names[@]:1}"; do echo "${pool_secs[$n]:-60} $n"; done | sort -k1,1nr -k2,2 | cut -d' ' -f2)
 # Suites whose checks hold dialerd to timings finer than what the CPU scheduler of a busy 2-core

@@ -649,9 +649,13 @@ void sim_carrier_handle(struct sim *sim, struct evhttp_request *req)
         sim_truth_write(sim, line);
         sim->st.duplicates++;
         log_warn("sim.duplicate_dial", "attempt_id=%s session_id=%s", log_q(attempt), log_q(sid));
-        reply = cJSON_CreateObject();
-        cJSON_AddStringToObject(reply, "session_id", sid);
-        sim_reply(req, 200, reply);
+        if (sim->carrier.mode == SIM_MODE_ACCEPT_TIMEOUT) {
+            sim->st.unanswered_dials++;
+        } else {
+            reply = cJSON_CreateObject();
+            cJSON_AddStringToObject(reply, "session_id", sid);
+            sim_reply(req, 200, reply);
+        }
         cJSON_Delete(root);
         return;
     }
@@ -671,6 +675,12 @@ void sim_carrier_handle(struct sim *sim, struct evhttp_request *req)
     } else if (sim->error_rate > 0 && util_rand01(&sim->ctl_rng) < sim->error_rate) {
         sim_carrier_rejected(sim, root, 500, "error_rate: injected failure");
         sim_reply_error(req, 500, "error_rate: injected failure");
+    } else if (sim->carrier.mode == SIM_MODE_ACCEPT_TIMEOUT) {
+        /* The call is placed and its events go out; the answer to the dial is lost (held until
+         * the client gives up), as when a carrier's reply never makes it back. */
+        sim_carrier_place(sim, root, attempt, dial_us);
+        sim->st.unanswered_dials++;
+        return;    /* root now belongs to the call */
     } else {
         reply = cJSON_CreateObject();
         cJSON_AddStringToObject(reply, "session_id",

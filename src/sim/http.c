@@ -316,6 +316,7 @@ cJSON *sim_stats_json(const struct sim *sim)
     cJSON_AddNumberToObject(o, "rejected_500", (double)st->rejected_500);
     cJSON_AddNumberToObject(o, "rejected_503", (double)st->rejected_503);
     cJSON_AddNumberToObject(o, "held", (double)st->held);
+    cJSON_AddNumberToObject(o, "unanswered_dials", (double)st->unanswered_dials);
     cJSON_AddNumberToObject(o, "in_flight", sim->n_in_flight);
     cJSON_AddNumberToObject(o, "queued", sim->n_queued);
     cJSON_AddNumberToObject(o, "answered", (double)st->answered);
@@ -439,13 +440,7 @@ static void sim_control_post(struct sim *sim, struct evhttp_request *req)
             int m = sim_mode_parse(v);
             if (m < 0) {
                 sim_reply_error(req, 400, "%s = %s: accepted \"ok\", \"refuse\", \"error500\", "
-                                "\"timeout\"%s", v->string, text,
-                                v->string[0] == 's' ? ", \"accept_timeout\"" : "");
-                goto out;
-            }
-            if (m == SIM_MODE_ACCEPT_TIMEOUT && v->string[0] == 'c') {
-                sim_reply_error(req, 400, "carrier = \"accept_timeout\": accepted for sms only; "
-                                "carrier modes: \"ok\", \"refuse\", \"error500\", \"timeout\"");
+                                "\"timeout\", \"accept_timeout\"", v->string, text);
                 goto out;
             }
             if (v->string[0] == 'c')

@@ -268,6 +268,7 @@ void sim_probe_stats(const struct sim *sim, struct cJSON *o);
 struct sim_stats {
     long dials, duplicates, answered, connected, abandoned, machine;
     long rejected_400, rejected_429, rejected_500, rejected_503, held;
+    long unanswered_dials;          /* placed in accept_timeout mode, the answer held back */
     long ended[SIM_N_END_STATUS];   /* by end status, in sim_end_status_names order */
     long events_sent, events_retried, events_failed;
     long agent_sent, agent_retried, agent_failed;

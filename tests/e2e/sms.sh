@@ -39,8 +39,9 @@ wait_done() {
         AND NOT EXISTS (SELECT 1 FROM dialer.sms_outbox WHERE campaign_id = $c AND state IN ('pending', 'sending'))\")\" = t ]"
 }
 
-tap_like "$(http POST "$SIM_CONTROL/control" '{"carrier": "accept_timeout"}')" '^400 .*accepted for sms only' \
-    "sim control: accept_timeout is refused for the carrier"
+tap_like "$(http POST "$SIM_CONTROL/control" '{"carrier": "accept_late"}')" \
+    '^400 .*accept_late.*accepted.*error500.*accept_timeout' \
+    "sim control: an unknown mode is refused with the modes accepted"
 tap_like "$(http POST "$SIM_CONTROL/control" '{"sms_for_ms": 1000}')" '^400 .*only with a \\"sms\\" mode' \
     "sim control: sms_for_ms needs an sms mode in the same request"
 tap_like "$(http POST "$SIM_CONTROL/control" '{"sms": "ok", "sms_for_ms": 0.5}')" '^400 .*whole number of ms' \
