@@ -74,6 +74,13 @@ void db_set_event_cb(struct db *db, db_event_cb cb, void *arg);
  * committed then). Returns -1 without calling `cb` when no connection is up.
  */
 int db_exec(struct db *db, int stmt, const char *const *params, int nparams, db_cb cb, void *arg);
+/*
+ * Like db_exec(), queued ahead of every query that is not urgent (after the urgent ones already
+ * waiting): for the few statements something waits on now (an agent free for a call), which
+ * would otherwise queue behind batches of ends and claims of campaigns without agents.
+ */
+int db_exec_urgent(struct db *db, int stmt, const char *const *params, int nparams, db_cb cb,
+                   void *arg);
 /* Like db_exec() for SQL text that is not prepared (rare, administrative statements). */
 int db_exec_sql(struct db *db, const char *sql, const char *const *params, int nparams,
                 db_cb cb, void *arg);

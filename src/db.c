@@ -75,6 +75,7 @@ struct db {
     struct db_options opt;
     struct db_conn *conns;
     struct db_query *q_head, *q_tail;
+    struct db_query *q_urgent_last;   /* the last urgent query, which all come first; NULL none */
     int q_len;
     struct event *dispatch_ev;
     struct event *tick_ev;
@@ -257,6 +258,8 @@ static void db_fail_queue(struct db *db, const char *why)
         db->q_head = q->next;
         if (db->q_head == NULL)
             db->q_tail = NULL;
+        if (db->q_urgent_last == q)
+            db->q_urgent_last = NULL;
         db->q_len--;
         dbq_fail(q, why, "08006");
     }
@@ -469,6 +472,8 @@ static void db_dispatch(struct db *db)
         db->q_head = q->next;
         if (db->q_head == NULL)
             db->q_tail = NULL;
+        if (db->q_urgent_last == q)
+            db->q_urgent_last = NULL;
         db->q_len--;
         q->next = NULL;
         dbc_send(c, q);
@@ -739,6 +744,8 @@ void db_cleanup(struct db *db)
     while (db->q_head) {
         struct db_query *q = db->q_head;
         db->q_head = q->next;
+        if (db->q_urgent_last == q)
+            db->q_urgent_last = NULL;
         dbq_fail(q, "dialerd is shutting down", "57P01");
     }
     event_free(db->dispatch_ev);
@@ -763,39 +770,68 @@ void db_set_event_cb(struct db *db, db_event_cb cb, void *arg)
     db->event_arg = arg;
 }
 
-/* Appends a query to the shared queue and schedules a dispatch. */
-static int db_enqueue(struct db *db, struct db_query *q)
+/*
+ * Adds a query to the shared queue and schedules a dispatch: at the end, or when `urgent`
+ * after the urgent queries already waiting and before every other one.
+ */
+static int db_enqueue(struct db *db, struct db_query *q, int urgent)
 {
     if (!db_is_up(db)) {
         dbq_free(q);
         return -1;
     }
-    if (db->q_tail)
-        db->q_tail->next = q;
-    else
-        db->q_head = q;
-    db->q_tail = q;
+    if (urgent) {
+        struct db_query *after = db->q_urgent_last;
+        q->next = after ? after->next : db->q_head;
+        if (after)
+            after->next = q;
+        else
+            db->q_head = q;
+        if (q->next == NULL)
+            db->q_tail = q;
+        db->q_urgent_last = q;
+    } else {
+        if (db->q_tail)
+            db->q_tail->next = q;
+        else
+            db->q_head = q;
+        db->q_tail = q;
+    }
     db->q_len++;
     event_active(db->dispatch_ev, 0, 0);
     return 0;
 }
 
-/* Queues a prepared statement. */
-int db_exec(struct db *db, int stmt, const char *const *params, int nparams, db_cb cb, void *arg)
+/* Queues a prepared statement, at the end or (urgent) ahead of the queries that are not. */
+static int db_exec_stmt(struct db *db, int stmt, const char *const *params, int nparams,
+                        db_cb cb, void *arg, int urgent)
 {
     if (stmt < 0 || stmt >= db->opt.n_stmts || nparams != db->opt.stmts[stmt].nparams) {
         log_error("db.exec", "stmt=%d nparams=%d error=\"unknown statement or wrong parameter count\"",
                   stmt, nparams);
         return -1;
     }
-    return db_enqueue(db, dbq_new(DBQ_PREPARED, stmt, NULL, params, nparams, cb, arg));
+    return db_enqueue(db, dbq_new(DBQ_PREPARED, stmt, NULL, params, nparams, cb, arg), urgent);
+}
+
+/* Queues a prepared statement. */
+int db_exec(struct db *db, int stmt, const char *const *params, int nparams, db_cb cb, void *arg)
+{
+    return db_exec_stmt(db, stmt, params, nparams, cb, arg, 0);
+}
+
+/* Queues a prepared statement ahead of every query that is not urgent. */
+int db_exec_urgent(struct db *db, int stmt, const char *const *params, int nparams, db_cb cb,
+                   void *arg)
+{
+    return db_exec_stmt(db, stmt, params, nparams, cb, arg, 1);
 }
 
 /* Queues SQL text with parameters. */
 int db_exec_sql(struct db *db, const char *sql, const char *const *params, int nparams,
                 db_cb cb, void *arg)
 {
-    return db_enqueue(db, dbq_new(DBQ_PARAMS, 0, sql, params, nparams, cb, arg));
+    return db_enqueue(db, dbq_new(DBQ_PARAMS, 0, sql, params, nparams, cb, arg), 0);
 }
 
 /* Any connection serving? */

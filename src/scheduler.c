@@ -2296,7 +2296,8 @@ void sched_agent_status(struct sched *s, const char *agent_id, const char *statu
     p[0] = agent_id;
     p[1] = status;
     p[2] = reason;
-    if (db_exec(s->db, STORE_AGENT_SET_STATUS, p, 3, agent_status_written, rq) != 0) {
+    /* Urgent: a free agent is dialed for once the status is written. */
+    if (db_exec_urgent(s->db, STORE_AGENT_SET_STATUS, p, 3, agent_status_written, rq) != 0) {
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database is unreachable; retry");
         return;
     }

@@ -495,7 +495,9 @@ int store_claim(struct db *db, int64_t campaign_id, int random_order, int n,
     p[4] = instance;
     p[5] = campaign_tz;
     p[6] = open_zones ? zones : NULL;
-    return db_exec(db, random_order ? STORE_CLAIM_RANDOM : STORE_CLAIM_ORDERED, p, 7, cb, arg);
+    /* Agents are waiting for what a skill group's claim brings: it goes before the batches. */
+    return (skill_group_id > 0 ? db_exec_urgent : db_exec)(
+        db, random_order ? STORE_CLAIM_RANDOM : STORE_CLAIM_ORDERED, p, 7, cb, arg);
 }
 
 /* Lease renewal wrapper: two text arrays sized for their pools. */

@@ -10,13 +10,14 @@
 #include <string.h>
 #include <time.h>
 
-enum { ST_ECHO, ST_ADD, ST_DIV0, ST_SLEEP, ST_N };
+enum { ST_ECHO, ST_ADD, ST_DIV0, ST_SLEEP, ST_REPLAN, ST_N };
 
 static const struct db_stmt stmts[ST_N] = {
     [ST_ECHO] = { "t_echo", "SELECT $1::text", 1 },
     [ST_ADD] = { "t_add", "SELECT $1::int + $2::int", 2 },
     [ST_DIV0] = { "t_div0", "SELECT 1 / $1::int", 1 },
     [ST_SLEEP] = { "t_sleep", "SELECT pg_sleep($1::float8)", 1 },
+    [ST_REPLAN] = { "t_replan", "SELECT $1::int * 10", 1, .replan = 1 },
 };
 
 static const char *const channels[] = { "dialer_changes" };
@@ -33,7 +34,9 @@ struct sink {
     int is_null;
     char sqlstate[6];
     char error[256];
+    int order;                 /* 1 for the first callback of the run, 2 for the next, ... */
 };
+static int callbacks;
 
 /* Stores a result into its sink. */
 static void on_result(const struct db_result *r, void *arg)
@@ -42,6 +45,7 @@ static void on_result(const struct db_result *r, void *arg)
     const char *v = db_result_value(r, 0, 0);
 
     s->calls++;
+    s->order = ++callbacks;
     s->ok = db_result_ok(r);
     s->is_null = s->ok && v == NULL;
     snprintf(s->value, sizeof(s->value), "%s", v ? v : "");
@@ -192,6 +196,32 @@ int main(void)
         ok(s.ok && strcmp(s.value, "1") == 0, "the next query on the pool works");
         is_int(db_exec(db, ST_ADD, p, 1, on_result, &s), -1, "a wrong parameter count is refused");
         is_int(db_exec(db, 99, p, 1, on_result, &s), -1, "an unknown statement is refused");
+    }
+
+    /* Urgent queries go before those already waiting, in their own order; a statement marked
+     * replan is sent with its text and answers like any other. */
+    {
+        static struct sink busy[2], normal[3], urgent[2], rp;
+        const char *sl[1] = { "0.3" }, *p[1] = { "7" };
+        int n = 0;
+        for (int i = 0; i < 2; i++)
+            db_exec(db, ST_SLEEP, sl, 1, on_result, &busy[i]);
+        for (int i = 0; i < 3; i++)
+            db_exec(db, ST_ECHO, p, 1, on_result, &normal[i]);
+        for (int i = 0; i < 2; i++)
+            db_exec_urgent(db, ST_ECHO, p, 1, on_result, &urgent[i]);
+        db_exec(db, ST_REPLAN, p, 1, on_result, &rp);
+        run_until(&rp.calls, 1, 5000);
+        for (int i = 0; i < 3; i++)
+            n += normal[i].calls;
+        is_int(n + urgent[0].calls + urgent[1].calls, 5, "every queued query answered");
+        ok(urgent[0].order < urgent[1].order, "urgent queries run in the order they came");
+        ok(urgent[1].order < normal[0].order && urgent[1].order < normal[1].order &&
+           urgent[1].order < normal[2].order,
+           "urgent queries run before the ones queued earlier that are not");
+        ok(normal[0].order < normal[1].order && normal[1].order < normal[2].order,
+           "the others keep their order");
+        ok(rp.ok && strcmp(rp.value, "70") == 0, "a replan statement answers (7 * 10 = 70)");
     }
 
     /* statement_timeout is set on every session. */
