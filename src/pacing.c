@@ -905,12 +905,9 @@ static void pacer_ring_fill(struct pacer *pc, int b)
 static void pacer_demand(struct pacer *pc, const struct pacer_view *v, struct pmoments *dem)
 {
     int cnt[PD_BINS];
+    double sum[PD_BINS];
 
-    memset(cnt, 0, sizeof(cnt));
-    for (int j = 0; j < v->n_ringing; j++) {
-        double e = v->now - v->ringing_since[j];
-        cnt[pd_bin_in(pc->ring_live.edge, e > 0 ? e : 0)]++;
-    }
+    pacer_group(pc->ring_live.edge, v->ringing_since, v->n_ringing, v->now, cnt, sum);
     for (int b = 0; b < PD_BINS; b++) {
         if (cnt[b] == 0)
             continue;
