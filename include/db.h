@@ -77,7 +77,8 @@ int db_exec(struct db *db, int stmt, const char *const *params, int nparams, db_
 /*
  * Like db_exec(), queued ahead of every query that is not urgent (after the urgent ones already
  * waiting): for the few statements something waits on now (an agent free for a call), which
- * would otherwise queue behind batches of ends and claims of campaigns without agents.
+ * would otherwise queue behind batches of ends and claims of campaigns without agents. With two
+ * connections or more up, the last idle one is kept for these: other queries wait for another.
  */
 int db_exec_urgent(struct db *db, int stmt, const char *const *params, int nparams, db_cb cb,
                    void *arg);

@@ -7,6 +7,10 @@
 
 /* Seconds added to the rate window for the dial's trip to the carrier. */
 #define CALLERS_MARGIN_S 0.05
+/* Dials are spread over windows this long (seconds), in bursts of at most CALLERS_SPREAD_MIN or
+ * the window's share of max_cps, whichever is more. */
+#define CALLERS_SPREAD_S 0.02
+#define CALLERS_SPREAD_MIN 4
 
 /* Defaults for a number without a dialer.caller_numbers row. */
 void callers_line_init(struct caller_line *l, const char *number)
@@ -35,6 +39,32 @@ static int callers_rate(const struct caller_line *l, double *window_s)
     return (int)floor(cps + 1e-9);
 }
 
+/* Most dials a line sends within any CALLERS_SPREAD_S: at least CALLERS_SPREAD_MIN. */
+static int callers_spread_limit(const struct caller_line *l)
+{
+    double cps = l->max_cps > CALLERS_MAX_CPS ? CALLERS_MAX_CPS : l->max_cps;
+    int k = (int)ceil(cps * CALLERS_SPREAD_S - 1e-9);
+
+    return k > CALLERS_SPREAD_MIN ? k : CALLERS_SPREAD_MIN;
+}
+
+/*
+ * Of `room` dials the one-second window allows, those the spreading window allows too. Without
+ * it a line's whole second leaves in one burst whenever the window slides, which the carrier
+ * sees as a flood and which delays every other request behind it by as long.
+ */
+static int callers_spread_room(const struct caller_line *l, double now, int room)
+{
+    int k = callers_spread_limit(l), in_w = 0;
+
+    for (int i = l->count - 1; i >= 0 && in_w < k; i--) {
+        if (l->recent[(l->head + i) % CALLERS_MAX_CPS] <= now - CALLERS_SPREAD_S)
+            break;
+        in_w++;
+    }
+    return room < k - in_w ? room : k - in_w;
+}
+
 /* Dials the rate window still allows at `now`. */
 static int callers_rate_room(struct caller_line *l, double now)
 {
@@ -49,12 +79,12 @@ static int callers_rate_room(struct caller_line *l, double now)
     return limit > l->count ? limit - l->count : 0;
 }
 
-/* Whether a line can take one more call now. */
+/* Whether a line can take one more call now (both rate windows). */
 static int callers_has_room(struct caller_line *l, double now)
 {
     if (l->state != 1 || l->in_flight >= l->max_concurrent)
         return 0;
-    return callers_rate_room(l, now) > 0;
+    return callers_spread_room(l, now, callers_rate_room(l, now)) > 0;
 }
 
 /* Rotation over the campaign's lines. */
@@ -108,4 +138,37 @@ int callers_room(struct caller_line *const *lines, int n, double now)
         room += slots < rate ? slots : rate;
     }
     return room;
+}
+
+/* The soonest time after `now` a line that could take a call gains rate room (0: never). */
+double callers_next_room(struct caller_line *const *lines, int n, double now)
+{
+    double best = 0;
+
+    for (int i = 0; i < n; i++) {
+        struct caller_line *l = lines[i];
+        double window, at = now;
+        int limit, k;
+
+        if (l->state != 1 || l->in_flight >= l->max_concurrent)
+            continue;
+        limit = callers_rate(l, &window);
+        if (limit == 0)
+            continue;
+        callers_rate_room(l, now);
+        /* The one-second window: the oldest of the last `limit` dials must leave it. */
+        if (l->count >= limit) {
+            double t = l->recent[(l->head + l->count - limit) % CALLERS_MAX_CPS] + window;
+            at = t > at ? t : at;
+        }
+        /* The spreading window: likewise for the last k. */
+        k = callers_spread_limit(l);
+        if (l->count >= k) {
+            double t = l->recent[(l->head + l->count - k) % CALLERS_MAX_CPS] + CALLERS_SPREAD_S;
+            at = t > at ? t : at;
+        }
+        if (best == 0 || at < best)
+            best = at;
+    }
+    return best;
 }

@@ -38,7 +38,8 @@ static const struct cfg_key cfg_keys[] = {
     { "instance_name", CFG_STR, F(instance_name), "dialerd", 0, 0, 0, 1,
       "name of this instance in attempts and pool leases; unique per instance" },
     { "db_pool_size", CFG_INT, F(db_pool_size), "2", 1, 32, 0, 0,
-      "connections to PostgreSQL (the first one also LISTENs)" },
+      "connections to PostgreSQL (the first one also LISTENs; with 2 or more, one is kept free "
+      "for agents' claims)" },
     { "db_connect_timeout_ms", CFG_INT, F(db_connect_timeout_ms), "5000", 100, 120000, 1, 0,
       "a connection attempt that takes longer is abandoned and retried" },
     { "db_statement_timeout_ms", CFG_INT, F(db_statement_timeout_ms), "10000", 100, 600000, 1, 0,

@@ -39,6 +39,7 @@ struct db_query {
     db_cb cb;
     void *arg;
     int internal;             /* set-up step or heartbeat: not counted as pending */
+    int urgent;               /* queued with db_exec_urgent */
     int64_t sent_ms;          /* monotonic, when it went out */
     double sent_s;            /* the same on the metrics clock, finer, for the latency histogram */
     int64_t deadline_ms;      /* monotonic; the connection is dropped past it */
@@ -459,15 +460,28 @@ static void dbc_send(struct db_conn *c, struct db_query *q)
         event_add(c->wr_ev, NULL);
 }
 
-/* Hands queued queries to idle connections. */
+/*
+ * Hands queued queries to idle connections. With two connections or more up, queries that are
+ * not urgent never take the last idle one: an agent's claim then finds a connection free at once
+ * rather than waiting for batches of other work to commit.
+ */
 static void db_dispatch(struct db *db)
 {
+    int idle = 0, serving = 0;
+
+    for (int i = 0; i < db->opt.pool_size; i++) {
+        idle += db->conns[i].state == DBC_READY;
+        serving += dbc_serving(&db->conns[i]);
+    }
     for (int i = 0; i < db->opt.pool_size && db->q_head; i++) {
         struct db_conn *c = &db->conns[i];
         struct db_query *q;
 
         if (c->state != DBC_READY)
             continue;
+        if (!db->q_head->urgent && idle == 1 && serving >= 2)
+            break;
+        idle--;
         q = db->q_head;
         db->q_head = q->next;
         if (db->q_head == NULL)
@@ -780,6 +794,7 @@ static int db_enqueue(struct db *db, struct db_query *q, int urgent)
         dbq_free(q);
         return -1;
     }
+    q->urgent = urgent;
     if (urgent) {
         struct db_query *after = db->q_urgent_last;
         q->next = after ? after->next : db->q_head;

@@ -92,6 +92,7 @@ struct agent {
     int64_t busy_call;             /* the connected call busy_since belongs to; 0 = not known */
     int await_busy;                /* connected to a call before being reported busy for it */
     double db_since;               /* status_since (Unix s) of the newest status row applied */
+    int writes_out;                /* its status writes from the API not yet answered */
     int64_t groups[SCHED_MAX_GROUPS];
     int prios[SCHED_MAX_GROUPS];
     int n_groups;
@@ -169,6 +170,8 @@ struct sched {
     double next_zone_read;         /* mono s */
     int zone_reading;
     struct event *tick_ev, *kick_ev;
+    struct event *wake_ev;         /* a round when caller lines regain rate room, before the tick */
+    double wake_at;                /* mono s: the soonest such time this round found (0: none) */
     int loaded;                    /* first full load done */
     int loading;                   /* load statements out */
     int reload_campaigns, reload_agents, reload_lines;
@@ -475,8 +478,9 @@ static void agents_apply_rows(struct sched *s, const struct db_result *r, int fu
             cur->seen = 1;
             status = agent_status_parse(st);
             since = db_result_value(r, i, 2) ? atof(db_result_value(r, i, 2)) : 0;
-            /* A row read before this instance's own newer write committed is stale. */
-            if (status >= 0 && since >= cur->db_since) {
+            /* A row read before this instance's own newer write committed is stale; so is any
+             * row read while such a write is out, as the report is applied already. */
+            if (status >= 0 && since >= cur->db_since && cur->writes_out == 0) {
                 cur->db_since = since;
                 agent_report(s, cur, (enum agent_status)status, 0, now);
             }
@@ -1128,6 +1132,15 @@ static void pool_view(struct sched *s, struct pool *p, double now, struct pacer_
     v->ringing_since = ringing;
 }
 
+/* Held by its lines' rates: a round when they allow a dial, not a tick later. */
+static void sched_wake_lines(struct sched *s, const struct campaign *c, double now)
+{
+    double at = callers_next_room(c->lines, c->n_lines, now);
+
+    if (at > now && (s->wake_at == 0 || at < s->wake_at))
+        s->wake_at = at;
+}
+
 /* Paces one pool: how many calls, split by priority, claimed per campaign. */
 static void pool_pace(struct sched *s, struct pool *p, double now)
 {
@@ -1156,7 +1169,11 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         /* Outside every window of every zone it dials in: not dialable now. */
         if (campaign_open_zones(s, c, now, open) == 0)
             continue;
+        /* Room in this second, not in the next 20 ms: a campaign whose lines spread their
+         * second keeps its share from lower priorities. */
         room = callers_room(c->lines, c->n_lines, now);
+        if (room <= 0)
+            sched_wake_lines(s, c, now);
         if (c->mode == MODE_AGENTLESS && c->max_concurrent > 0 &&
             room > c->max_concurrent - c->in_flight)
             room = c->max_concurrent - c->in_flight;
@@ -1183,6 +1200,8 @@ static void pool_pace(struct sched *s, struct pool *p, double now)
         cx = util_xcalloc(1, sizeof(*cx));
         k = callers_pick(c->lines, c->n_lines, items[i].share > 1024 ? 1024 : items[i].share,
                          now, &c->line_cursor, idx);
+        if (k < items[i].share)
+            sched_wake_lines(s, c, now);
         if (k == 0) {
             free(cx);
             continue;
@@ -1597,6 +1616,19 @@ static void campaigns_time_checks(struct sched *s, double now)
     }
 }
 
+/* Arms the wake-up for the soonest rate room this round found, when it comes before the tick. */
+static void sched_wake_arm(struct sched *s, double now)
+{
+    double in_s = s->wake_at - now;
+    struct timeval tv;
+
+    if (s->wake_at == 0 || in_s * 1000 >= s->o.tick_ms)
+        return;
+    tv.tv_sec = 0;
+    tv.tv_usec = (suseconds_t)(in_s * 1e6) + 1000;
+    event_add(s->wake_ev, &tv);
+}
+
 /* One round: loads, clock rules, reconciliation, then pacing of every pool. */
 static void sched_tick(struct sched *s)
 {
@@ -1632,8 +1664,10 @@ static void sched_tick(struct sched *s)
     leases_tick(s, now);
     if (s->stopping || now < s->carrier_hold_until)
         return;
+    s->wake_at = 0;
     while ((p = hmap_next(s->pools, &pos, NULL)) != NULL)
         pool_pace(s, p, now);
+    sched_wake_arm(s, now);
 }
 
 /*
@@ -2231,32 +2265,36 @@ static void sched_reconcile(struct sched *s)
 /* ------------------------------------------------------------------------------------------ */
 /* Agents from the API                                                                          */
 
-/* agent_set_status result. */
+/* agent_set_status result: the reply. The report itself was applied when it came. */
 static void agent_status_written(const struct db_result *r, void *arg)
 {
     struct sched_req *rq = arg;
     struct sched *s = rq->s;
-    struct agent *a;
+    struct agent *a = hmap_get(s->agents, rq->agent_id);
     char reason[200];
 
     s->writes--;
+    if (a && a->writes_out > 0)
+        a->writes_out--;
     if (!db_result_ok(r)) {
+        /* The ACD retries; the pacer goes by the report meanwhile, as claims need the database
+         * too and nothing is dialed without it. */
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database did not take the status; retry");
         return;
     }
     if (db_result_rows(r) == 0) {
+        /* Deleted from dialer.agents since it was loaded: no longer dialed for. */
+        if (a)
+            agent_set_status(s, a, AG_OFFLINE, sched_now());
         snprintf(reason, sizeof(reason), "agent \"%s\" does not exist; add it to dialer.agents first",
                  rq->agent_id);
         sched_req_done(rq, 404, API_INVALID, reason);
         return;
     }
-    a = hmap_get(s->agents, rq->agent_id);
     if (a) {
         double since = db_result_value(r, 0, 0) ? atof(db_result_value(r, 0, 0)) : 0;
         if (since > a->db_since)
             a->db_since = since;
-        agent_report(s, a, (enum agent_status)agent_status_parse(rq->status), rq->status_at_ms,
-                     sched_now());
     }
     sched_req_done(rq, 200, API_OK, "ok");
 }
@@ -2296,12 +2334,18 @@ void sched_agent_status(struct sched *s, const char *agent_id, const char *statu
     p[0] = agent_id;
     p[1] = status;
     p[2] = reason;
-    /* Urgent: a free agent is dialed for once the status is written. */
-    if (db_exec_urgent(s->db, STORE_AGENT_SET_STATUS, p, 3, agent_status_written, rq) != 0) {
+    if (db_exec(s->db, STORE_AGENT_SET_STATUS, p, 3, agent_status_written, rq) != 0) {
         sched_req_done(rq, 503, API_UNAVAILABLE, "the database is unreachable; retry");
         return;
     }
     s->writes++;
+    /* Applied now, not when the row is written: a free agent is dialed for without waiting a
+     * round trip. The row is a record, so it queues with the batches rather than ahead of the
+     * claim the report causes. */
+    if (a) {
+        a->writes_out++;
+        agent_report(s, a, (enum agent_status)agent_status_parse(status), at_ms, sched_now());
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -2415,6 +2459,7 @@ struct sched *sched_setup(struct event_base *base, struct db *db, const struct s
     s->next_reload = sched_now() + 30;
     s->tick_ev = event_new(base, -1, EV_PERSIST, sched_on_tick, s);
     s->kick_ev = event_new(base, -1, 0, sched_on_kick, s);
+    s->wake_ev = evtimer_new(base, sched_on_kick, s);
     s->flush_ev = event_new(base, -1, 0, sched_on_flush, s);
     s->dialed_b = store_batch_new(STORE_BATCH_DIALED);
     s->finish_b = store_batch_new(STORE_BATCH_FINISH);
@@ -2553,6 +2598,7 @@ void sched_cleanup(struct sched *s)
     hmap_free(s->lines);
     event_free(s->tick_ev);
     event_free(s->kick_ev);
+    event_free(s->wake_ev);
     event_free(s->flush_ev);
     /* Ends never sent (the loop stopped first) are reconciled at the next start. */
     for (int i = 0; i < store_batch_rows(s->finish_b); i++)

@@ -234,6 +234,47 @@ int main(void)
         db_cleanup(db1);
     }
 
+    /* With two connections, the other work never takes the last idle one: two slow queries run
+     * one after the other, and an urgent one queued behind them is answered at once. */
+    {
+        static struct sink slow[2], quick;
+        const char *sl[1] = { "0.3" }, *p[1] = { "u" };
+        struct db_options o2 = o;
+        struct db *db2;
+        int64_t end = util_mono_ms() + 5000, t0, t_quick = 0;
+        int up = 0;
+
+        o2.pool_size = 2;
+        o2.channels = NULL;
+        o2.n_channels = 0;
+        db2 = db_setup(base, &o2);
+        /* Both connections up, not just the first. */
+        while (util_mono_ms() < end) {
+            struct db_health h;
+            db_health(db2, util_mono_ms(), &h);
+            if ((up = h.conns_ready) == 2)
+                break;
+            event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep_short();
+        }
+        is_int(up, 2, "a pool of two connections comes up");
+        callbacks = 0;
+        t0 = util_mono_ms();
+        for (int i = 0; i < 2; i++)
+            db_exec(db2, ST_SLEEP, sl, 1, on_result, &slow[i]);
+        db_exec_urgent(db2, ST_ECHO, p, 1, on_result, &quick);
+        end = t0 + 5000;
+        while (slow[1].calls == 0 && util_mono_ms() < end) {
+            event_base_loop(base, EVLOOP_ONCE);
+            if (quick.calls && !t_quick)
+                t_quick = util_mono_ms();
+        }
+        ok(quick.ok && quick.order == 1, "the urgent query is answered first");
+        ok(t_quick > 0 && t_quick - t0 < 250, "before the first slow query is over");
+        ok(slow[0].ok && slow[1].ok && util_mono_ms() - t0 >= 550,
+           "the slow ones run one after the other: one connection stays free");
+        db_cleanup(db2);
+    }
+
     /* statement_timeout is set on every session. */
     {
         const char *p[1] = { "3" };
@@ -260,14 +301,30 @@ int main(void)
         const char *p[1] = { "0.5" };
         struct sink killer;
         int before = listening;
+        /* The killer has a pool of its own: the pool under test keeps its other connection
+         * for urgent queries while the sleep runs. */
+        struct db_options ok1 = o;
+        struct db *kdb;
+        int64_t kend = util_mono_ms() + 5000;
+        ok1.pool_size = 1;
+        ok1.channels = NULL;
+        ok1.n_channels = 0;
+        kdb = db_setup(base, &ok1);
+        while (!db_is_up(kdb) && util_mono_ms() < kend)
+            event_base_loop(base, EVLOOP_ONCE);
         memset(&s, 0, sizeof(s));
         memset(&killer, 0, sizeof(killer));
         db_exec(db, ST_SLEEP, p, 1, on_result, &s);
-        db_exec_sql(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        /* Once the sleep is running, not before. */
+        kend = util_mono_ms() + 100;
+        while (util_mono_ms() < kend)
+            event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep_short();
+        db_exec_sql(kdb, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                     "WHERE application_name = 'itest_db' AND pid <> pg_backend_pid()",
                     NULL, 0, on_result, &killer);
         run_until(&s.calls, 1, 5000);
         run_until(&killer.calls, 1, 5000);
+        db_cleanup(kdb);
         ok(!s.ok, "the query on a terminated backend fails instead of hanging");
         ok(s.sqlstate[0] == '5' || s.sqlstate[0] == '0', "with a connection-class SQLSTATE");
         ok(run_until(&listening, before + 1, 5000), "the LISTEN connection comes back and says so");

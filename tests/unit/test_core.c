@@ -7,6 +7,7 @@
 #include "window.h"
 #include "tap.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Classifies an end status with the given facts. */
@@ -244,6 +245,54 @@ static void test_callers(void)
     c.state = 2;
     lines[0] = &c;
     is_int(callers_pick(lines, 1, 5, 400.0, &cur, out), 0, "a suspended line (state 2) gives nothing");
+    ok(callers_next_room(lines, 1, 400.0) == 0, "and is never expected to have room");
+    {
+        /* A fast line's second is spread: 250 cps leaves at most 5 dials per 20 ms. */
+        double times[600];
+        int nt = 0, worst20 = 0, worst1s = 0, burst;
+        callers_line_init(&a, "+4420000001");
+        a.max_cps = 250;
+        a.max_concurrent = 100000;
+        lines[1] = &a;
+        burst = callers_pick(lines + 1, 1, 250, 500.0, &cur, out);
+        is_int(burst, 5, "max_cps 250: 5 dials at one instant, not the whole second");
+        ok(fabs(callers_next_room(lines + 1, 1, 500.0) - 500.02) < 1e-9,
+           "next room 20 ms after the burst");
+        is_int(callers_pick(lines + 1, 1, 250, 500.0199, &cur, out), 0, "none just before");
+        is_int(callers_pick(lines + 1, 1, 250, 500.0201, &cur, out), 5, "5 more once the 20 ms pass");
+        /* 2 s of 1 ms steps: never more than 5 in 20 ms or 250 in a second, and the rate is used. */
+        callers_line_init(&a, "+4420000001");
+        a.max_cps = 250;
+        a.max_concurrent = 100000;
+        nt = 0;
+        for (int t = 0; t < 2000; t++) {
+            double now = 600.0 + t * 0.001;
+            int k = callers_pick(lines + 1, 1, 250, now, &cur, out);
+            for (int j = 0; j < k && nt < 600; j++)
+                times[nt++] = now;
+        }
+        for (int i = 0; i < nt; i++) {
+            int in20 = 0, in1s = 0;
+            for (int j = i; j < nt && times[j] < times[i] + 1.0; j++) {
+                in1s++;
+                in20 += times[j] < times[i] + 0.02 - 1e-9;
+            }
+            worst20 = in20 > worst20 ? in20 : worst20;
+            worst1s = in1s > worst1s ? in1s : worst1s;
+        }
+        is_int(worst20, 5, "no 20 ms window holds more than 5 dials");
+        ok(worst1s <= 250, "no one-second window holds more than max_cps");
+        ok(nt >= 470 && nt <= 500, "and the rate is used: 2 s place about two seconds' worth");
+        /* A slow line keeps its small burst: 5 cps, up to 4 at one instant (the second allows 5). */
+        callers_line_init(&a, "+4420000001");
+        a.max_concurrent = 100;
+        is_int(callers_pick(lines + 1, 1, 10, 700.0, &cur, out), 4, "max_cps 5: 4 dials at one instant");
+        is_int(callers_pick(lines + 1, 1, 10, 700.021, &cur, out), 1, "the fifth 20 ms later");
+        ok(fabs(callers_next_room(lines + 1, 1, 700.03) - 701.05) < 1e-9,
+           "then room when the first dial leaves the one-second window (plus its margin)");
+        a.in_flight = a.max_concurrent;
+        ok(callers_next_room(lines + 1, 1, 700.03) == 0, "a line at max_concurrent waits for ends, not time");
+    }
 }
 
 /* Seconds of the day for h:m:s. */
