@@ -90,6 +90,29 @@ static int run_until(const int *flag, int want, int ms)
     return *flag >= want;
 }
 
+/* A pool of n connections without LISTEN, like `o` otherwise; returns once all n are up (at
+ * most 5 s) with *up set to how many are. */
+static struct db *pool_of(const struct db_options *o, int n, int *up)
+{
+    struct db_options on = *o;
+    struct db *d;
+    int64_t end = util_mono_ms() + 5000;
+    struct db_health h;
+
+    on.pool_size = n;
+    on.channels = NULL;
+    on.n_channels = 0;
+    d = db_setup(base, &on);
+    for (;;) {
+        db_health(d, util_mono_ms(), &h);
+        if (h.conns_ready == n || util_mono_ms() >= end)
+            break;
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep_short();
+    }
+    *up = h.conns_ready;
+    return d;
+}
+
 /* Runs every check in order; each depends on a live pool. */
 int main(void)
 {
@@ -204,18 +227,11 @@ int main(void)
     {
         static struct sink busy, normal[3], urgent[2], rp;
         const char *sl[1] = { "0.3" }, *p[1] = { "7" };
-        struct db_options o1 = o;
         struct db *db1;
-        int64_t end = util_mono_ms() + 5000;
-        int n = 0;
+        int n = 0, up;
 
-        o1.pool_size = 1;
-        o1.channels = NULL;
-        o1.n_channels = 0;
-        db1 = db_setup(base, &o1);
-        while (!db_is_up(db1) && util_mono_ms() < end)
-            event_base_loop(base, EVLOOP_ONCE);
-        ok(db_is_up(db1), "a pool of one connection comes up");
+        db1 = pool_of(&o, 1, &up);
+        ok(up == 1 && db_is_up(db1), "a pool of one connection comes up");
         db_exec(db1, ST_SLEEP, sl, 1, on_result, &busy);
         for (int i = 0; i < 3; i++)
             db_exec(db1, ST_ECHO, p, 1, on_result, &normal[i]);
@@ -239,23 +255,11 @@ int main(void)
     {
         static struct sink slow[2], quick;
         const char *sl[1] = { "0.3" }, *p[1] = { "u" };
-        struct db_options o2 = o;
         struct db *db2;
-        int64_t end = util_mono_ms() + 5000, t0, t_quick = 0;
-        int up = 0;
+        int64_t end, t0, t_quick = 0;
+        int up;
 
-        o2.pool_size = 2;
-        o2.channels = NULL;
-        o2.n_channels = 0;
-        db2 = db_setup(base, &o2);
-        /* Both connections up, not just the first. */
-        while (util_mono_ms() < end) {
-            struct db_health h;
-            db_health(db2, util_mono_ms(), &h);
-            if ((up = h.conns_ready) == 2)
-                break;
-            event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep_short();
-        }
+        db2 = pool_of(&o, 2, &up);
         is_int(up, 2, "a pool of two connections comes up");
         callbacks = 0;
         t0 = util_mono_ms();
@@ -303,15 +307,10 @@ int main(void)
         int before = listening;
         /* The killer has a pool of its own: the pool under test keeps its other connection
          * for urgent queries while the sleep runs. */
-        struct db_options ok1 = o;
-        struct db *kdb;
-        int64_t kend = util_mono_ms() + 5000;
-        ok1.pool_size = 1;
-        ok1.channels = NULL;
-        ok1.n_channels = 0;
-        kdb = db_setup(base, &ok1);
-        while (!db_is_up(kdb) && util_mono_ms() < kend)
-            event_base_loop(base, EVLOOP_ONCE);
+        int kup;
+        struct db *kdb = pool_of(&o, 1, &kup);
+        int64_t kend;
+        ok(kup == 1, "the killer's own pool comes up");
         memset(&s, 0, sizeof(s));
         memset(&killer, 0, sizeof(killer));
         db_exec(db, ST_SLEEP, p, 1, on_result, &s);
