@@ -183,6 +183,14 @@ static void test_pacing(void)
 }
 
 /* Caller rotation, concurrency cap, calls-per-second bucket, non-normal states. */
+/* Resets line l to a fresh one with the given rate and concurrency. */
+static void line_reset(struct caller_line *l, double max_cps, int max_concurrent)
+{
+    callers_line_init(l, "+4420000001");
+    l->max_cps = max_cps;
+    l->max_concurrent = max_concurrent;
+}
+
 static void test_callers(void)
 {
     struct caller_line a, b, c;
@@ -198,9 +206,7 @@ static void test_callers(void)
     is_int(n, 4, "four calls picked from two usable lines");
     ok(out[0] != out[1] && out[1] != out[2] && out[2] != out[3], "picks alternate between lines");
     ok(a.in_flight == 2 && b.in_flight == 2 && c.in_flight == 0, "a disabled line (state 4) is never used");
-    callers_line_init(&a, "+4420000001");
-    a.max_cps = 2;
-    a.max_concurrent = 1000;
+    line_reset(&a, 2, 1000);
     lines[1] = &a;
     n = callers_pick(lines + 1, 1, 10, 200.0, &cur, out);
     is_int(n, 2, "max_cps 2: two dials at one instant");
@@ -210,9 +216,7 @@ static void test_callers(void)
         /* Over 20 s of 10 ms steps, no sliding one-second window ever holds more than 2 dials. */
         double times[200];
         int nt = 0, worst = 0;
-        callers_line_init(&a, "+4420000001");
-        a.max_cps = 2;
-        a.max_concurrent = 1000;
+        line_reset(&a, 2, 1000);
         for (int t = 0; t < 2000 && nt < 200; t++) {
             double now = 300.0 + t * 0.01;
             int k = callers_pick(lines + 1, 1, 10, now, &cur, out);
@@ -250,9 +254,7 @@ static void test_callers(void)
         /* A fast line's second is spread: 250 cps leaves at most 5 dials per 20 ms. */
         double times[600];
         int nt = 0, worst20 = 0, worst1s = 0, burst;
-        callers_line_init(&a, "+4420000001");
-        a.max_cps = 250;
-        a.max_concurrent = 100000;
+        line_reset(&a, 250, 100000);
         lines[1] = &a;
         burst = callers_pick(lines + 1, 1, 250, 500.0, &cur, out);
         is_int(burst, 5, "max_cps 250: 5 dials at one instant, not the whole second");
@@ -261,9 +263,7 @@ static void test_callers(void)
         is_int(callers_pick(lines + 1, 1, 250, 500.0199, &cur, out), 0, "none just before");
         is_int(callers_pick(lines + 1, 1, 250, 500.0201, &cur, out), 5, "5 more once the 20 ms pass");
         /* 2 s of 1 ms steps: never more than 5 in 20 ms or 250 in a second, and the rate is used. */
-        callers_line_init(&a, "+4420000001");
-        a.max_cps = 250;
-        a.max_concurrent = 100000;
+        line_reset(&a, 250, 100000);
         nt = 0;
         for (int t = 0; t < 2000; t++) {
             double now = 600.0 + t * 0.001;
@@ -284,8 +284,7 @@ static void test_callers(void)
         ok(worst1s <= 250, "no one-second window holds more than max_cps");
         ok(nt >= 470 && nt <= 500, "and the rate is used: 2 s place about two seconds' worth");
         /* A slow line keeps its small burst: 5 cps, up to 4 at one instant (the second allows 5). */
-        callers_line_init(&a, "+4420000001");
-        a.max_concurrent = 100;
+        line_reset(&a, 5, 100);
         is_int(callers_pick(lines + 1, 1, 10, 700.0, &cur, out), 4, "max_cps 5: 4 dials at one instant");
         is_int(callers_pick(lines + 1, 1, 10, 700.021, &cur, out), 1, "the fifth 20 ms later");
         ok(fabs(callers_next_room(lines + 1, 1, 700.03) - 701.05) < 1e-9,
