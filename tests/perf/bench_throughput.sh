@@ -472,8 +472,8 @@ phase_rss() {
 # BENCH_TP_LAT_LIMIT_S seconds; writes them into the results.
 lat_run() {
     local name=$1 have off want=$((lat_samples + 50)) la t0 el end
-    # Only the log written from here on is read: after the throughput phase the log holds hundreds
-    # of MB, and counting its probe lines every 0.1 s (about 80 ms of CPU per count at 150 MB)
+    # Only the log written from here on is read: after the throughput and RSS phases the log
+    # holds about 150 MB, and counting its probe lines every 0.1 s (about 80 ms of CPU a count)
     # took up to half a core from the run it measures.
     off=$(stat -c %s "$SIM_LOG")
     la=$(loadavg); t0=$(now_s); end=$(( $(date +%s) + lat_limit ))
