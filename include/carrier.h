@@ -6,6 +6,7 @@
 
 struct event_base;
 struct carrier;
+struct httpc_response;
 
 /* One dial; strings are copied into the request body before carrier_dial() returns. */
 struct carrier_dial {
@@ -42,5 +43,9 @@ int carrier_dial(struct carrier *c, const struct carrier_dial *d, carrier_cb cb,
 int carrier_pending(const struct carrier *c);
 /* Names a result for logs. */
 const char *carrier_result_name(enum carrier_result r);
+/* The dialerd_carrier_errors_total series (an enum metric_id) a reply sorted as `r` counts
+ * under: refused, 5xx, timeout (no answer in time), cut (the connection closed after the
+ * request went out), 4xx or bad_reply; -1 for a placed call or a shutdown. */
+int carrier_error_metric(enum carrier_result r, const struct httpc_response *res);
 
 #endif

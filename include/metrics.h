@@ -21,7 +21,8 @@ enum metric_id {
     M_ABANDONS,                  /* ended attempts answered with no agent in time */
     M_CARRIER_REFUSED,           /* carrier errors by kind: 429 / 503 / no connection */
     M_CARRIER_5XX,               /*   another 5xx */
-    M_CARRIER_TIMEOUT,           /*   no answer in carrier_timeout_ms, or cut mid-reply */
+    M_CARRIER_TIMEOUT,           /*   no answer in carrier_timeout_ms */
+    M_CARRIER_CUT,               /*   the connection closed after the request went out */
     M_CARRIER_4XX,               /*   another 4xx: the dial was refused for good */
     M_CARRIER_BAD_REPLY,         /*   2xx without a usable session_id */
     M_SMS_SENT,                  /* SMS the gateway took (2xx) */

@@ -60,21 +60,19 @@ void carrier_free(struct carrier *c)
     free(c);
 }
 
-/* Counts a reply that was not a placed call under its kind for /metrics (shutdown is not one). */
-static void carrier_count(enum carrier_result r, const struct httpc_response *res)
+/* The carrier error series a reply counts under, or -1 (a placed call, or shutting down). */
+int carrier_error_metric(enum carrier_result r, const struct httpc_response *res)
 {
     if (r == CARRIER_PLACED || (res->status == 0 && strcmp(res->error, "shutting down") == 0))
-        return;
+        return -1;
     if (r == CARRIER_NOT_PLACED)
-        metrics_inc(M_CARRIER_REFUSED);
-    else if (r == CARRIER_REJECTED)
-        metrics_inc(M_CARRIER_4XX);
-    else if (res->status == 0)
-        metrics_inc(M_CARRIER_TIMEOUT);
-    else if (res->status >= 500)
-        metrics_inc(M_CARRIER_5XX);
-    else
-        metrics_inc(M_CARRIER_BAD_REPLY);
+        return M_CARRIER_REFUSED;
+    if (r == CARRIER_REJECTED)
+        return M_CARRIER_4XX;
+    /* A slow carrier and one that drops connections call for different fixes. */
+    if (res->status == 0)
+        return res->timed_out ? M_CARRIER_TIMEOUT : M_CARRIER_CUT;
+    return res->status >= 500 ? M_CARRIER_5XX : M_CARRIER_BAD_REPLY;
 }
 
 /* Sorts a carrier reply into one of the four results. */
@@ -82,6 +80,7 @@ static void carrier_on_reply(const struct httpc_response *res, void *arg)
 {
     struct carrier_req *rq = arg;
     enum carrier_result r;
+    int m;
     const char *session = NULL;
     char detail[300];
     cJSON *body = NULL;
@@ -111,7 +110,9 @@ static void carrier_on_reply(const struct httpc_response *res, void *arg)
         r = CARRIER_UNCERTAIN;
         snprintf(detail, sizeof(detail), "HTTP %d: %.200s", res->status, res->body);
     }
-    carrier_count(r, res);
+    m = carrier_error_metric(r, res);
+    if (m >= 0)
+        metrics_inc((enum metric_id)m);
     if (rq->cb)
         rq->cb(r, session, res->status, detail, rq->arg);
     cJSON_Delete(body);

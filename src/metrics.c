@@ -35,8 +35,8 @@ struct metric {
 /* Carrier errors are one family with a series per kind. */
 #define CARRIER_HELP "Dial requests the carrier did not accept, by kind: refused (429, 503 or no " \
     "connection: the callee goes back to the queue), 5xx, timeout (no answer within " \
-    "carrier_timeout_ms or cut mid-reply), 4xx (the attempt fails), bad_reply (2xx without a " \
-    "session_id)."
+    "carrier_timeout_ms), cut (the connection closed after the request went out, before a " \
+    "whole reply), 4xx (the attempt fails), bad_reply (2xx without a session_id)."
 
 static struct metric metrics_table[METRICS_MAX] = {
     [M_DIALS] = { "dialerd_dials_total", NULL,
@@ -56,6 +56,8 @@ static struct metric metrics_table[METRICS_MAX] = {
                         METRIC_COUNTER, 0, { 0 }, 0, { 0 }, 0, 0 },
     [M_CARRIER_TIMEOUT] = { "dialerd_carrier_errors_total", "kind=\"timeout\"", CARRIER_HELP,
                             METRIC_COUNTER, 0, { 0 }, 0, { 0 }, 0, 0 },
+    [M_CARRIER_CUT] = { "dialerd_carrier_errors_total", "kind=\"cut\"", CARRIER_HELP,
+                        METRIC_COUNTER, 0, { 0 }, 0, { 0 }, 0, 0 },
     [M_CARRIER_4XX] = { "dialerd_carrier_errors_total", "kind=\"4xx\"", CARRIER_HELP,
                         METRIC_COUNTER, 0, { 0 }, 0, { 0 }, 0, 0 },
     [M_CARRIER_BAD_REPLY] = { "dialerd_carrier_errors_total", "kind=\"bad_reply\"", CARRIER_HELP,

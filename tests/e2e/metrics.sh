@@ -50,7 +50,7 @@ for fam in dialerd_dials_total dialerd_answers_total dialerd_abandons_total dial
     grep -q "^# TYPE $fam " "$STACK_DIR/m0"
     tap_ok $? "family $fam is exposed with its TYPE"
 done
-tap_like "$(grep -c '^dialerd_carrier_errors_total{kind="\(refused\|5xx\|timeout\|4xx\|bad_reply\)"} 0$' "$STACK_DIR/m0")" '^5$' \
+tap_like "$(grep -c '^dialerd_carrier_errors_total{kind="\(refused\|5xx\|timeout\|cut\|4xx\|bad_reply\)"} 0$' "$STACK_DIR/m0")" '^6$' \
     "carrier errors have one series per kind, all 0 at rest"
 
 # --- a small campaign, SMS on every call, and one of each carrier outage -------------------------
@@ -141,6 +141,8 @@ st=$(curl -s -m 5 "$SIM_CONTROL/stats")
 simv() { printf '%s' "$st" | jq -r "$1"; }
 tap_is "$(m 'dialerd_carrier_errors_total{kind="5xx"}')" "$(simv .rejected_500)" "carrier errors 5xx = the 500s the carrier sent"
 tap_ok "$([ "$(simv .rejected_500)" -gt 0 ] && echo 0 || echo 1)" "the carrier did send 500s"
+# A dial handed to a kept-alive connection the moment the carrier closed its listener is cut,
+# not refused (it may have reached the carrier), and not a timeout.
 tap_is "$(m 'dialerd_carrier_errors_total{kind="timeout"}')" "$(simv .held)" "carrier errors timeout = the dials the carrier held unanswered"
 tap_ok "$([ "$(simv .held)" -gt 0 ] && echo 0 || echo 1)" "the carrier did hold dials"
 refused=$(m 'dialerd_carrier_errors_total{kind="refused"}')
@@ -148,6 +150,10 @@ tap_ok "$([ "$refused" -ge $(( $(simv .rejected_429) + $(simv .rejected_503) + 1
     "carrier errors refused count the refused connections and every 429 / 503" "refused=$refused"
 tap_is "$(m 'dialerd_carrier_errors_total{kind="4xx"}')" "$(simv .rejected_400)" "carrier errors 4xx = the 400s the carrier sent"
 requests=$(m dialerd_dial_requests_total)
+kinds=$(awk '$1 ~ /^dialerd_carrier_errors_total\{/ { s += $2 } END { print s + 0 }' "$STACK_DIR/m1")
+echo "# dial requests $requests: $(m dialerd_dials_total) placed, $kinds carrier errors ($(m 'dialerd_carrier_errors_total{kind="cut"}') cut)"
+tap_is "$requests" "$(( $(m dialerd_dials_total) + kinds ))" \
+    "every dial request counts once: as a placed dial or under one kind of carrier error"
 tap_ok "$([ "$requests" -gt "$(m dialerd_dials_total)" ] && echo 0 || echo 1)" \
     "dial requests (retries included) outnumber accepted dials after the outages" "requests=$requests"
 

@@ -1,4 +1,6 @@
-/* Unit tests for the metrics registry: counting, histogram buckets, families, escaping, collectors. */
+/* Unit tests for the metrics registry (counting, histogram buckets, families, escaping, collectors) and the carrier error kinds. */
+#include "carrier.h"
+#include "httpc.h"
 #include "metrics.h"
 #include "tap.h"
 
@@ -136,6 +138,44 @@ static void test_process(void)
     metrics_cleanup();
 }
 
+/* Each carrier reply counts under the kind an operator must act on; a placed call under none. */
+static void test_carrier_kinds(void)
+{
+    struct httpc_response res = { .body = "", .error = "" };
+
+    res.status = 200;
+    is_int(carrier_error_metric(CARRIER_PLACED, &res), -1, "a placed call is no error");
+    res.status = 503;
+    is_int(carrier_error_metric(CARRIER_NOT_PLACED, &res), M_CARRIER_REFUSED, "503 is refused");
+    res.status = 0;
+    res.not_sent = 1;
+    res.error = "Couldn't connect to server";
+    is_int(carrier_error_metric(CARRIER_NOT_PLACED, &res), M_CARRIER_REFUSED,
+           "no connection is refused");
+    res.not_sent = 0;
+    res.timed_out = 1;
+    res.error = "timed out after 1000 ms";
+    is_int(carrier_error_metric(CARRIER_UNCERTAIN, &res), M_CARRIER_TIMEOUT,
+           "no answer within carrier_timeout_ms is a timeout");
+    res.timed_out = 0;
+    res.error = "Empty reply from server";
+    is_int(carrier_error_metric(CARRIER_UNCERTAIN, &res), M_CARRIER_CUT,
+           "a connection closed after the request went out is cut, not a timeout");
+    res.error = "Couldn't connect to server";
+    is_int(carrier_error_metric(CARRIER_UNCERTAIN, &res), M_CARRIER_CUT,
+           "a request handed to a reused connection that died, then refused on a new one, is cut");
+    res.error = "shutting down";
+    is_int(carrier_error_metric(CARRIER_UNCERTAIN, &res), -1, "dialerd's own shutdown is no carrier error");
+    res.error = "";
+    res.status = 502;
+    is_int(carrier_error_metric(CARRIER_UNCERTAIN, &res), M_CARRIER_5XX, "502 is 5xx");
+    res.status = 404;
+    is_int(carrier_error_metric(CARRIER_REJECTED, &res), M_CARRIER_4XX, "404 is 4xx");
+    res.status = 200;
+    is_int(carrier_error_metric(CARRIER_UNCERTAIN, &res), M_CARRIER_BAD_REPLY,
+           "2xx without a session_id is bad_reply");
+}
+
 /* Runs every group. */
 int main(void)
 {
@@ -144,5 +184,6 @@ int main(void)
     test_families();
     test_collectors();
     test_process();
+    test_carrier_kinds();
     return tap_done();
 }
