@@ -510,7 +510,7 @@ static void sim_carrier_rejected(struct sim *sim, const cJSON *root, int status,
         cJSON_AddItemToObject(line, "attempt_id", cJSON_Duplicate(id, 1));
     else
         cJSON_AddNullToObject(line, "attempt_id");
-    cJSON_AddNumberToObject(line, "status", status);
+    cJSON_AddNumberToObject(line, "status", status == SIM_STATUS_CUT ? 0 : status);
     cJSON_AddStringToObject(line, "reason", reason);
     sim_truth_write(sim, line);
     switch (status) {
@@ -518,12 +518,13 @@ static void sim_carrier_rejected(struct sim *sim, const cJSON *root, int status,
     case 429: sim->st.rejected_429++; break;
     case 500: sim->st.rejected_500++; break;
     case 503: sim->st.rejected_503++; break;
+    case SIM_STATUS_CUT: sim->st.cut++; break;
     default:  sim->st.held++; break;
     }
     log_debug("sim.dial_rejected", "status=%d reason=%s", status, log_q(reason));
 }
 
-/* Logs a dial that a control mode (error500, timeout) swallowed; best effort on the body. */
+/* Logs a dial that a control mode (error500, timeout, cut) swallowed; best effort on the body. */
 void sim_carrier_mode_rejected(struct sim *sim, struct evhttp_request *req, int status,
                                const char *reason)
 {

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -20,7 +21,7 @@
 #define SIM_MAX_BODY (1 << 20)
 
 static const char *const sim_mode_names[SIM_N_MODES] = { "ok", "refuse", "error500", "timeout",
-                                                         "accept_timeout" };
+                                                         "accept_timeout", "cut" };
 
 static void sim_sms_take(struct sim *sim, struct evhttp_request *req, int reply);
 
@@ -101,6 +102,17 @@ const char *sim_request_path(struct evhttp_request *req)
     return p ? p : "";
 }
 
+/* Closes a request's connection without an answer; libevent frees both when it reads the end. */
+static void sim_request_cut(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+}
+
 /* Every request on every listener: the control mode first, then the listener's handler. */
 static void sim_listener_on_request(struct evhttp_request *req, void *arg)
 {
@@ -122,6 +134,15 @@ static void sim_listener_on_request(struct evhttp_request *req, void *arg)
             sim_carrier_mode_rejected(sim, req, 0, "control: timeout, never answered");
         else if (l == &sim->sms)
             sim->st.sms_rejected++;
+        return;
+    }
+    if (l->mode == SIM_MODE_CUT) {
+        /* Read, then hung up on: the client cannot tell whether it was acted on. Not acted on. */
+        if (is_carrier)
+            sim_carrier_mode_rejected(sim, req, SIM_STATUS_CUT, "control: cut, closed without an answer");
+        else if (l == &sim->sms)
+            sim->st.sms_rejected++;
+        sim_request_cut(req);
         return;
     }
     if (l->mode == SIM_MODE_ACCEPT_TIMEOUT && l == &sim->sms) {
@@ -316,6 +337,7 @@ cJSON *sim_stats_json(const struct sim *sim)
     cJSON_AddNumberToObject(o, "rejected_500", (double)st->rejected_500);
     cJSON_AddNumberToObject(o, "rejected_503", (double)st->rejected_503);
     cJSON_AddNumberToObject(o, "held", (double)st->held);
+    cJSON_AddNumberToObject(o, "cut", (double)st->cut);
     cJSON_AddNumberToObject(o, "unanswered_dials", (double)st->unanswered_dials);
     cJSON_AddNumberToObject(o, "in_flight", sim->n_in_flight);
     cJSON_AddNumberToObject(o, "queued", sim->n_queued);
@@ -440,7 +462,7 @@ static void sim_control_post(struct sim *sim, struct evhttp_request *req)
             int m = sim_mode_parse(v);
             if (m < 0) {
                 sim_reply_error(req, 400, "%s = %s: accepted \"ok\", \"refuse\", \"error500\", "
-                                "\"timeout\", \"accept_timeout\"", v->string, text);
+                                "\"timeout\", \"accept_timeout\", \"cut\"", v->string, text);
                 goto out;
             }
             if (v->string[0] == 'c')

@@ -184,7 +184,9 @@ void sim_carrier_handle(struct sim *sim, struct evhttp_request *req);
 void sim_call_connect(struct sim_call *c, struct sim_agent *a);
 /* The ACD put the call in its queue; the grace timer starts. */
 void sim_call_queue(struct sim_call *c);
-/* Logs a dial a control mode swallowed (status 500, or 0 when held unanswered). */
+/* A dial cut without an answer: logged with status 0 like a held one, counted under `cut`. */
+#define SIM_STATUS_CUT (-1)
+/* Logs a dial a control mode swallowed (status 500, 0 when held unanswered, SIM_STATUS_CUT). */
 void sim_carrier_mode_rejected(struct sim *sim, struct evhttp_request *req, int status,
                                const char *reason);
 /* E.164-like: an optional + and 3..15 digits, as dialer.callees accepts. */
@@ -194,9 +196,10 @@ void sim_calls_cleanup(struct sim *sim);
 
 /* ---- listeners, SMS sink, control (http.c) ---- */
 
-/* accept_timeout (SMS sink only): the message is taken and logged, the answer never comes. */
+/* accept_timeout: the dial is placed / the message taken and logged, the answer never comes.
+ * cut: the request is read, then the connection is closed without an answer. */
 enum sim_mode { SIM_MODE_OK, SIM_MODE_REFUSE, SIM_MODE_ERROR500, SIM_MODE_TIMEOUT,
-                SIM_MODE_ACCEPT_TIMEOUT, SIM_N_MODES };
+                SIM_MODE_ACCEPT_TIMEOUT, SIM_MODE_CUT, SIM_N_MODES };
 
 struct sim_listener {
     struct sim *sim;
@@ -268,6 +271,7 @@ void sim_probe_stats(const struct sim *sim, struct cJSON *o);
 struct sim_stats {
     long dials, duplicates, answered, connected, abandoned, machine;
     long rejected_400, rejected_429, rejected_500, rejected_503, held;
+    long cut;                       /* dials read in cut mode, the connection closed unanswered */
     long unanswered_dials;          /* placed in accept_timeout mode, the answer held back */
     long ended[SIM_N_END_STATUS];   /* by end status, in sim_end_status_names order */
     long events_sent, events_retried, events_failed;

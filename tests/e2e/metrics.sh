@@ -86,14 +86,16 @@ tap_like "$(metric "$STACK_DIR/mid" "dialerd_calls_in_flight{pool=\"camp:$camp_b
 promcheck "$STACK_DIR/mid" "promtool check metrics passes mid-campaign"
 
 # Outages, one kind at a time, each until it has shown (bounded): connections refused, dials
-# held until dialerd's 1 s timeout, 500s; the SMS gateway answers 500 meanwhile.
+# held until dialerd's 1 s timeout, connections closed without an answer, 500s; the SMS gateway
+# answers 500 meanwhile.
 simstat() { curl -s -m 5 "$SIM_CONTROL/stats" | jq -r "$1"; }
 refused_seen() { scrape "$STACK_DIR/mo" >/dev/null; [ "$(metric "$STACK_DIR/mo" 'dialerd_carrier_errors_total{kind="refused"}')" -gt 0 ]; }
 held_seen() { [ "$(simstat .held)" -gt 0 ]; }
+cut_seen() { [ "$(simstat .cut)" -gt 0 ]; }
 r500_seen() { [ "$(simstat .rejected_500)" -gt 0 ]; }
 sms500_seen() { [ "$(simstat .sms.rejected)" -gt 0 ]; }
 ctl '{"sms": "error500"}'
-for phase in refuse:refused_seen timeout:held_seen error500:r500_seen; do
+for phase in refuse:refused_seen timeout:held_seen cut:cut_seen error500:r500_seen; do
     ctl "{\"carrier\": \"${phase%%:*}\"}"
     wait_until 15 "${phase#*:}"
     tap_ok $? "carrier outage '${phase%%:*}' under way"
@@ -141,17 +143,22 @@ st=$(curl -s -m 5 "$SIM_CONTROL/stats")
 simv() { printf '%s' "$st" | jq -r "$1"; }
 tap_is "$(m 'dialerd_carrier_errors_total{kind="5xx"}')" "$(simv .rejected_500)" "carrier errors 5xx = the 500s the carrier sent"
 tap_ok "$([ "$(simv .rejected_500)" -gt 0 ] && echo 0 || echo 1)" "the carrier did send 500s"
-# A dial handed to a kept-alive connection the moment the carrier closed its listener is cut,
-# not refused (it may have reached the carrier), and not a timeout.
 tap_is "$(m 'dialerd_carrier_errors_total{kind="timeout"}')" "$(simv .held)" "carrier errors timeout = the dials the carrier held unanswered"
 tap_ok "$([ "$(simv .held)" -gt 0 ] && echo 0 || echo 1)" "the carrier did hold dials"
+# Not equal to the simulator's count either way: libcurl sends a request cut on a reused
+# connection once more on a fresh one (the simulator counts both), and a dial handed to a
+# kept-alive connection the moment the listener closed (refuse) is cut without reaching it.
+cut=$(m 'dialerd_carrier_errors_total{kind="cut"}')
+tap_ok "$([ "$(simv .cut)" -gt 0 ] && [ "$cut" -gt 0 ] && echo 0 || echo 1)" \
+    "connections closed without an answer count as carrier errors cut, not as timeouts" \
+    "dialerd cut=$cut, simulator cut=$(simv .cut)"
 refused=$(m 'dialerd_carrier_errors_total{kind="refused"}')
 tap_ok "$([ "$refused" -ge $(( $(simv .rejected_429) + $(simv .rejected_503) + 1 )) ] && echo 0 || echo 1)" \
     "carrier errors refused count the refused connections and every 429 / 503" "refused=$refused"
 tap_is "$(m 'dialerd_carrier_errors_total{kind="4xx"}')" "$(simv .rejected_400)" "carrier errors 4xx = the 400s the carrier sent"
 requests=$(m dialerd_dial_requests_total)
 kinds=$(awk '$1 ~ /^dialerd_carrier_errors_total\{/ { s += $2 } END { print s + 0 }' "$STACK_DIR/m1")
-echo "# dial requests $requests: $(m dialerd_dials_total) placed, $kinds carrier errors ($(m 'dialerd_carrier_errors_total{kind="cut"}') cut)"
+echo "# dial requests $requests: $(m dialerd_dials_total) placed, $kinds carrier errors ($cut cut)"
 tap_is "$requests" "$(( $(m dialerd_dials_total) + kinds ))" \
     "every dial request counts once: as a placed dial or under one kind of carrier error"
 tap_ok "$([ "$requests" -gt "$(m dialerd_dials_total)" ] && echo 0 || echo 1)" \

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Fault injection: the carrier fails a fifth of the dials (500s, and silences) and then stalls past ring timeout + reconcile_grace_s; every dial is retried under its attempt id and placed once.
+# Fault injection: the carrier fails a fifth of the dials (500s, silences, cut connections) and then stalls past ring timeout + reconcile_grace_s; every dial is retried under its attempt id and placed once.
 #
 # dialer-sim can fail a random share of dials with 500 (`error_rate`) but can time out only all
 # of them, for a while (`"carrier": "timeout"` with `carrier_for_ms`): the share of timeouts is
-# made of short random windows of that mode, seeded (the seed is printed; FAULT_SEED repeats it).
-# A dial the carrier held or refused with 500 was never placed, so dialerd must retry it with
+# made of short random windows of that mode, seeded (the seed is printed; FAULT_SEED repeats it);
+# every other window is of `"carrier": "cut"` instead (connections closed without an answer).
+# A dial the carrier held, cut or refused with 500 was never placed, so dialerd must retry it with
 # the same Idempotency-Key for carrier_retry_s (60 s, the default), and the carrier is never away
 # that long here: every attempt must end up placed, exactly once (or, when 500s on its retries
 # happen to outlast carrier_retry_s, given up as operatorError after that long).
@@ -42,22 +43,23 @@ F=$(fault_campaign c_agentless 50 +4479460 \
     "'agentless', 6, 1, 1, 'D|\${text1}', true")
 [ -n "$E" ] && [ -n "$F" ] || { echo "not ok - the campaigns and their callees are inserted"; exit 1; }
 
-# --- 500 on a fifth of the dials, and the carrier silent a fifth of the time -------------------
+# --- 500 on a fifth of the dials, and the carrier silent or cutting a fifth of the time ---------
 wait_until 20 bash -c "[ \$(psql -XAtc 'SELECT count(*) FROM dialer.attempts') -ge 20 ]"
 tap_ok $? "dialing starts with the carrier failing a fifth of the dials"
 windows=0; silent_ms=0; phase_start=$(date +%s%3N)
 while [ $(( $(date +%s%3N) - phase_start )) -lt 15000 ]; do
     fault_sleep_rand 1500 2500
     fault_rand 300 700
-    ctl "{\"carrier\": \"timeout\", \"carrier_for_ms\": $REPLY}"
+    ctl "{\"carrier\": \"$([ $((windows % 2)) = 0 ] && echo timeout || echo cut)\", \"carrier_for_ms\": $REPLY}"
     windows=$((windows + 1)); silent_ms=$((silent_ms + REPLY))
     sleep "$(printf '0.%03d' "$REPLY")"
 done
 phase_ms=$(( $(date +%s%3N) - phase_start ))
-dials=$(sim_stat .dials); r500=$(sim_stat .rejected_500); held=$(sim_stat .held)
-echo "# first phase: $windows silent windows, ${silent_ms} of ${phase_ms} ms; carrier: $dials placed, $r500 refused with 500, $held held"
+dials=$(sim_stat .dials); r500=$(sim_stat .rejected_500); held=$(sim_stat .held); cut=$(sim_stat .cut)
+echo "# first phase: $windows silent or cutting windows, ${silent_ms} of ${phase_ms} ms; carrier: $dials placed, $r500 refused with 500, $held held, $cut cut"
 tap_like "$r500" '^[1-9][0-9]*$' "the carrier refused dials with 500 ($r500)"
 tap_like "$held" '^[1-9][0-9]*$' "the carrier held dials without answering ($held)"
+tap_like "$cut" '^[1-9][0-9]*$' "the carrier closed connections on dials without answering ($cut)"
 share=$(awk -v r="$r500" -v d="$dials" 'BEGIN { printf "%.2f", r / (r + d) }')
 tap_like "$share" '^0\.(1[0-9]|2[0-9]|30)$' "about a fifth of the dial requests it took got a 500 ($share)"
 tap_is "$(q "SELECT status FROM dialer.campaigns WHERE id = $E")" 1 \
@@ -98,7 +100,7 @@ truth_load || { echo "not ok - dialer-sim's truth log loads"; exit 1; }
 
 # --- dialerd's retries against what the carrier saw ---------------------------------------------
 FC_DESC=(); FC_SQL=()
-fault_none "every attempt the carrier refused (500) or held was retried under the same key and placed exactly once, or given up (operatorError) only after carrier_retry_s (60 s) of retries" \
+fault_none "every attempt the carrier refused (500), held or cut was retried under the same key and placed exactly once, or given up (operatorError) only after carrier_retry_s (60 s) of retries" \
     "SELECT 'attempt ' || r.attempt_id || ': ' || r.n || ' refused/held over ' || round((r.last - r.first) / 1000.0, 1)
             || ' s, placed ' || count(d.attempt_id) || ' times, database ' || coalesce(a.end_status, 'no end')
        FROM (SELECT (j->>'attempt_id')::bigint AS attempt_id, count(*) AS n, min((j->>'at')::bigint) AS first,
