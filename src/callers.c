@@ -155,7 +155,7 @@ double callers_next_room(struct caller_line *const *lines, int n, double now)
         limit = callers_rate(l, &window);
         if (limit == 0)
             continue;
-        callers_rate_room(l, now);
+        callers_rate_room(l, now);      /* drops the dials that have left the window */
         /* The one-second window: the oldest of the last `limit` dials must leave it. */
         if (l->count >= limit) {
             double t = l->recent[(l->head + l->count - limit) % CALLERS_MAX_CPS] + window;

@@ -113,35 +113,37 @@ static void sim_request_cut(struct evhttp_request *req)
         shutdown(fd, SHUT_RDWR);
 }
 
+/* Records a request a control mode swallowed: a carrier dial in the truth log, an SMS counted. */
+static void sim_mode_swallowed(struct sim_listener *l, struct evhttp_request *req, int status,
+                               const char *reason)
+{
+    struct sim *sim = l->sim;
+
+    if (l == &sim->carrier)
+        sim_carrier_mode_rejected(sim, req, status, reason);
+    else if (l == &sim->sms)
+        sim->st.sms_rejected++;
+}
+
 /* Every request on every listener: the control mode first, then the listener's handler. */
 static void sim_listener_on_request(struct evhttp_request *req, void *arg)
 {
     struct sim_listener *l = arg;
     struct sim *sim = l->sim;
-    int is_carrier = l == &sim->carrier;
 
     if (l->mode == SIM_MODE_ERROR500) {
-        if (is_carrier)
-            sim_carrier_mode_rejected(sim, req, 500, "control: error500");
-        else if (l == &sim->sms)
-            sim->st.sms_rejected++;
+        sim_mode_swallowed(l, req, 500, "control: error500");
         sim_reply_error(req, 500, "%s: error500 mode set through the control API", l->name);
         return;
     }
     if (l->mode == SIM_MODE_TIMEOUT) {
         /* Never answered: libevent frees the request when the client gives up and hangs up. */
-        if (is_carrier)
-            sim_carrier_mode_rejected(sim, req, 0, "control: timeout, never answered");
-        else if (l == &sim->sms)
-            sim->st.sms_rejected++;
+        sim_mode_swallowed(l, req, 0, "control: timeout, never answered");
         return;
     }
     if (l->mode == SIM_MODE_CUT) {
         /* Read, then hung up on: the client cannot tell whether it was acted on. Not acted on. */
-        if (is_carrier)
-            sim_carrier_mode_rejected(sim, req, SIM_STATUS_CUT, "control: cut, closed without an answer");
-        else if (l == &sim->sms)
-            sim->st.sms_rejected++;
+        sim_mode_swallowed(l, req, SIM_STATUS_CUT, "control: cut, closed without an answer");
         sim_request_cut(req);
         return;
     }
